@@ -1,0 +1,69 @@
+"""Settings read from the environment (prefix ``RAG_``), cached and overridable in tests."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+Fusion = Literal["rrf", "weighted"]
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service; the README's settings table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    index_dir: Path = Path("index")
+    corpus: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("seeds")])
+    embedder: str = "e5-small"
+    embed_batch_size: int = Field(default=16, ge=1, le=512)
+
+    chunk_size: int = Field(default=200, ge=20, le=4000)
+    chunk_overlap: int = Field(default=1, ge=0, le=5)
+
+    fusion: Fusion = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    candidates: int = Field(default=50, ge=1, le=1000)
+
+    max_question_chars: int = Field(default=1000, ge=1)
+    abstain_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    api_token: str | None = None
+    api_token_reads: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    max_document_chars: int = Field(default=200_000, ge=1)
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _split_corpus(cls, value: object) -> object:
+        # RAG_CORPUS holds several paths separated like PATH (":" on POSIX).
+        if isinstance(value, str):
+            import os
+
+            return [Path(p) for p in value.split(os.pathsep) if p.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()
