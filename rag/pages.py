@@ -144,8 +144,10 @@ def _find_articles(blocks: list[Block]) -> list[_Draft]:
     def headline_above(i: int) -> list[int]:
         run: list[int] = []
         j = i - 1
-        while j >= 0 and j not in claimed and (
-            _heading_like(blocks[j]) or blocks[j].kind == "caption"
+        while (
+            j >= 0
+            and j not in claimed
+            and (_heading_like(blocks[j]) or blocks[j].kind == "caption")
         ):
             if blocks[j].kind == "text":
                 run.append(j)
@@ -308,9 +310,7 @@ def _attach_captions(drafts: list[_Draft]) -> None:
     Pages often print a photo far from its story (e.g. at the foot of the page), so a caption
     moves when another article on the page shares clearly more of its words.
     """
-    vocab = [
-        _bigrams(d.title + "".join(t for _, ls in d.body for t, _ in ls)) for d in drafts
-    ]
+    vocab = [_bigrams(d.title + "".join(t for _, ls in d.body for t, _ in ls)) for d in drafts]
     moves: list[tuple[Block, int, int]] = []
     for n, d in enumerate(drafts):
         for cap in d.captions:

@@ -1,0 +1,171 @@
+"""The ``rag`` command: parse arguments, call the engine, print; errors become one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rag.config import Settings, get_settings
+from rag.errors import RagError
+from rag.retrieval import Mode
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Offline Chinese semantic search and question answering with exact citations.",
+)
+
+IndexDirOption = Annotated[
+    Path | None,
+    typer.Option("--index-dir", help="Index directory [env: RAG_INDEX_DIR; default ./index]"),
+]
+TopK = Annotated[int, typer.Option("-k", "--top-k", min=1, max=50, help="How many sources to use")]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print the JSON object the HTTP API returns")
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    base = get_settings()
+    update = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=update) if update else base
+
+
+def _engine(settings: Settings) -> Any:
+    from rag.engine import RagEngine
+
+    return RagEngine(settings)
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="chunk", file=sys.stderr, mininterval=0.5)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def index(
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--corpus",
+            help="File or directory of .txt/.md, or a .jsonl file (repeatable) [env: RAG_CORPUS]",
+        ),
+    ] = None,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Build (or rebuild) the index; unchanged text is never embedded twice."""
+    settings = _settings(index_dir=index_dir, corpus=corpus or None)
+    try:
+        engine = _engine(settings)
+        report = engine.build(settings.corpus, progress=_progress)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"indexed {report.documents} documents ({report.paragraphs} paragraphs, {report.chunks} chunks) "
+        f"in {report.seconds:.1f} s: {report.embedded} chunks embedded, "
+        f"{report.chunks - report.embedded} from cache -> {settings.index_dir}"
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    top_k: TopK = 5,
+    as_json: JsonFlag = False,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25")] = "hybrid",
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Find the paragraphs closest to QUERY."""
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise _fail(f"unknown mode {mode!r}: use hybrid, dense or bm25", 2)
+    settings = _settings(index_dir=index_dir)
+    try:
+        engine = _engine(settings)
+        _ensure_index(engine)
+        result = engine.search(query, top_k, mode=_mode(mode))
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _print_json(result.to_json())
+        return
+    if not result.hits:
+        typer.echo("no results")
+    for n, hit in enumerate(result.hits, start=1):
+        c = hit.chunk
+        typer.echo(f"{n}. {c.title} · 第{c.paragraph}段 · {c.doc_id}  ({hit.score:.4f})")
+        typer.echo(f"   {c.text}")
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str, typer.Argument(help="A question in Chinese (simplified or traditional) or English")
+    ],
+    top_k: TopK = 5,
+    as_json: JsonFlag = False,
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Answer QUESTION from the indexed sources, citing the paragraphs it used."""
+    settings = _settings(index_dir=index_dir)
+    try:
+        engine = _engine(settings)
+        engine.check_text(question)
+        _ensure_index(engine)
+        answer = engine.ask(question, top_k)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        _print_json(answer.to_json())
+        return
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\n来源：" if answer.answered else "\n最接近的资料：")
+    for c in answer.citations:
+        typer.echo(f"[{c.id}] {c.title} · 第{c.paragraph}段 · “{c.quote}”")
+    for w in answer.warnings:
+        typer.echo(f"warning: {w}", err=True)
+
+
+def _mode(name: str) -> Mode:
+    return name  # type: ignore[return-value]  # validated by the caller
+
+
+def _ensure_index(engine: Any) -> None:
+    """A fresh clone has no index yet: build it from the configured corpus, with progress."""
+    if engine.has_index():
+        return
+    corpus = ", ".join(str(p) for p in engine.settings.corpus)
+    typer.echo(
+        f"no index in {engine.index_dir} yet: building it from {corpus} (first run only)", err=True
+    )
+    report = engine.build(progress=_progress)
+    typer.echo(
+        f"indexed {report.documents} documents, {report.chunks} chunks in {report.seconds:.1f} s",
+        err=True,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Shared fixtures: no outbound network, hash-embedder engines, one real-model seed index."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings, get_settings
+from rag.embeddings import HashEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address: object) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX
+        return True
+    host = address[0] if isinstance(address, tuple) else ""
+    return host in ("127.0.0.1", "::1", "localhost", "0.0.0.0")
+
+
+def _guard(self: socket.socket, address: object) -> None:
+    if not _allowed(address):
+        raise RuntimeError(f"outbound network blocked in tests: {address!r}")
+
+
+@pytest.fixture(autouse=True)
+def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests may talk to loopback servers only (haystack's request_blocker idea)."""
+
+    def connect(self: socket.socket, address: object) -> None:
+        _guard(self, address)
+        return _real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        _guard(self, address)
+        return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts from default settings, unaffected by the developer's RAG_* variables."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("RAG_"):
+            monkeypatch.delenv(key)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def hash_settings(tmp_path: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", corpus=[SEEDS], embedder="hash")
+
+
+@pytest.fixture
+def hash_engine(hash_settings: Settings):  # type: ignore[no-untyped-def]
+    """An engine over the seeds with the deterministic hash embedder, built in ``tmp_path``."""
+    from rag.engine import RagEngine
+
+    engine = RagEngine(hash_settings, embedder=HashEmbedder())
+    engine.build()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def e5_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed index built once per test session with the real bundled model."""
+    from rag.engine import RagEngine
+
+    index_dir = tmp_path_factory.mktemp("e5-index")
+    RagEngine(Settings(index_dir=index_dir, corpus=[SEEDS])).build()
+    return index_dir
+
+
+@pytest.fixture
+def e5_engine(e5_index_dir: Path):  # type: ignore[no-untyped-def]
+    from rag.engine import RagEngine
+
+    return RagEngine(Settings(index_dir=e5_index_dir, corpus=[SEEDS]))
