@@ -11,7 +11,7 @@ sources instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -56,6 +56,7 @@ class Answer:
     took_ms: float = 0.0
     warnings: tuple[str, ...] = ()
     support: float = 0.0  # how well the sources cover the question, 0..1 (not serialised)
+    details: Mapping[str, Any] = field(default_factory=dict)  # diagnostics, not serialised
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -71,8 +72,34 @@ class Answer:
         return data
 
 
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One server-sent event of a streamed answer.
+
+    ``citations`` comes first (the sources, so a page can show them at once), then
+    ``delta`` events carrying answer text, then ``done`` carrying the final :class:`Answer`.
+    """
+
+    kind: Literal["citations", "delta", "done"]
+    citations: tuple[Citation, ...] = ()
+    text: str = ""
+    answer: Answer | None = None
+
+
 class Answerer(Protocol):
     def answer(self, question: str, hits: Sequence[Hit], snap: IndexSnapshot) -> Answer: ...
+
+    def stream(
+        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot
+    ) -> Iterator[StreamEvent]: ...
+
+
+def stream_finished(answer: Answer, piece_chars: int = 8) -> Iterator[StreamEvent]:
+    """Stream an answer that is already complete: its citations, its text in pieces, done."""
+    yield StreamEvent("citations", citations=answer.citations)
+    for i in range(0, len(answer.answer), piece_chars):
+        yield StreamEvent("delta", text=answer.answer[i : i + piece_chars])
+    yield StreamEvent("done", answer=answer)
 
 
 @dataclass(frozen=True)
@@ -93,6 +120,11 @@ class ExtractiveAnswerer:
     def __init__(self, threshold: float = 0.5, max_sources: int = 5) -> None:
         self.threshold = threshold
         self.max_sources = max_sources
+
+    def stream(
+        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot
+    ) -> Iterator[StreamEvent]:
+        return stream_finished(self.answer(question, hits, snap))
 
     def answer(self, question: str, hits: Sequence[Hit], snap: IndexSnapshot) -> Answer:
         info = analyse(question)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Answerer, ExtractiveAnswerer
+from rag.answer import Answer, Answerer, AnswerMode, ExtractiveAnswerer, StreamEvent
 from rag.chunking import ChunkParams
 from rag.config import Settings
 from rag.corpus import content_id, load_corpus, parse_plain
@@ -91,6 +91,7 @@ class RagEngine:
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._cache: EmbeddingCache | None = None
+        self._llm: Answerer | None = None
 
     # -- index lifecycle -----------------------------------------------------------------
 
@@ -161,13 +162,51 @@ class RagEngine:
         hits = self.retriever.search(self.snapshot, query, k, mode)
         return SearchResult(query, hits, (time.perf_counter() - started) * 1000)
 
-    def ask(self, question: str, k: int = 5, mode: Mode = "hybrid") -> Answer:
+    def answerer_for(self, mode: AnswerMode | None = None) -> Answerer:
+        """The extractive answerer, or the LLM one when configured (``mode=None``: default)."""
+        if mode == "extractive":
+            return self.answerer
+        if mode is None and not self.settings.llm_base_url:
+            return self.answerer
+        if self._llm is None:
+            from rag.llm import make_llm_answerer  # imports LangChain only when an LLM is used
+
+            self._llm = make_llm_answerer(self.settings, fallback=self.answerer)
+        return self._llm
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        retrieval: Mode = "hybrid",
+        mode: AnswerMode | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the top ``k`` paragraphs; ``mode`` picks the answerer."""
         started = time.perf_counter()
         question = self.check_text(question)
+        answerer = self.answerer_for(mode)
         snap = self.snapshot
-        hits = self.retriever.search(snap, question, k, mode)
-        answer = self.answerer.answer(question, hits, snap)
+        hits = self.retriever.search(snap, question, k, retrieval)
+        answer = answerer.answer(question, hits, snap)
         return _with_time(answer, started)
+
+    def ask_stream(
+        self, question: str, k: int = 5, mode: AnswerMode | None = None
+    ) -> Iterator[StreamEvent]:
+        """Like :meth:`ask`, as events; input is checked before the first event is produced."""
+        started = time.perf_counter()
+        question = self.check_text(question)
+        answerer = self.answerer_for(mode)
+        snap = self.snapshot
+
+        def events() -> Iterator[StreamEvent]:
+            hits = self.retriever.search(snap, question, k)
+            for event in answerer.stream(question, hits, snap):
+                if event.kind == "done" and event.answer is not None:
+                    event = replace(event, answer=_with_time(event.answer, started))
+                yield event
+
+        return events()
 
     def documents(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Article]]:
         articles = list(self.snapshot.articles.values())
@@ -224,6 +263,4 @@ class RagEngine:
 
 
 def _with_time(answer: Answer, started: float) -> Answer:
-    from dataclasses import replace
-
     return replace(answer, took_ms=(time.perf_counter() - started) * 1000)
