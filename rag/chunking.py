@@ -12,6 +12,7 @@ from rag.documents import Article, Paragraph
 # A sentence ends at Chinese or Western terminal punctuation, together with any closing
 # quotes or brackets that follow it ("…说。”" ends after the quote).
 _SENTENCE_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|\.{3,})[”’」』\"'）)》]*")
+CREDIT_CHARS = 10
 _CLAUSE_END = re.compile(r"[，,、：:][”’」』\"'）)》]*")
 
 
@@ -52,7 +53,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             spans.append((pos, m.end()))
             pos = m.end()
     if pos < len(text) and text[pos:].strip():
-        spans.append((pos, len(text)))
+        tail = text[pos:].strip()
+        if spans and len(tail) <= CREDIT_CHARS:
+            # A short unpunctuated tail is a credit ("李剑锋摄", "视觉中国供图"): keep it
+            # with the sentence it belongs to.
+            spans[-1] = (spans[-1][0], len(text))
+        else:
+            spans.append((pos, len(text)))
     return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
 
 

@@ -15,14 +15,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Answer, Answerer, AnswerMode, ExtractiveAnswerer, StreamEvent
+import numpy as np
+
+from rag.answer import Answer, Answerer, AnswerMode, StreamEvent
 from rag.chunking import ChunkParams
 from rag.config import Settings
 from rag.corpus import content_id, load_corpus, parse_plain
 from rag.documents import Article
-from rag.embeddings import Embedder, EmbeddingCache, make_embedder
+from rag.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from rag.errors import DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
+from rag.extractive import ExtractiveAnswerer
 from rag.indexing import BuildReport, ProgressFactory, build, replace_documents
+from rag.normalize import normalize
 from rag.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.store import (
     CACHE_FILE,
@@ -86,7 +90,11 @@ class RagEngine:
                 candidates=settings.candidates,
             ),
         )
-        self.answerer: Answerer = answerer or ExtractiveAnswerer(settings.abstain_threshold)
+        self.answerer: Answerer = answerer or ExtractiveAnswerer(
+            settings.abstain_threshold,
+            scorer=self.sentence_similarity,
+            query_vector=self.retriever.embed_query,
+        )
         self._snap: IndexSnapshot | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -145,6 +153,14 @@ class RagEngine:
         return report
 
     # -- reading -------------------------------------------------------------------------
+
+    def sentence_similarity(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of each sentence to the question (sentence vectors are cached)."""
+        query = self.retriever.embed_query(normalize(question))
+        vectors, _ = embed_with_cache(
+            self.embedder, self._embedding_cache(), sentences, self.settings.embed_batch_size
+        )
+        return vectors @ query
 
     def check_text(self, text: str, what: str = "question") -> str:
         if not isinstance(text, str) or not text.strip():
@@ -228,6 +244,11 @@ class RagEngine:
         progress: ProgressFactory | None = None,
     ) -> Article:
         """Parse, chunk, embed and persist one document; the same id again replaces it."""
+        limit = self.settings.max_document_chars
+        if len(text) > limit:
+            raise InvalidQueryError(
+                f"document text is too long ({len(text)} characters; the limit is {limit})"
+            )
         doc_id = doc_id if doc_id is not None else content_id(title, text)
         article = parse_plain(text, doc_id, "api", title=title)
         if not article.paragraphs:

@@ -52,6 +52,16 @@ def tokenize(text: str) -> list[str]:
     ]
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether jieba knows ``word`` (words its HMM invents for unknown text are not)."""
+    return bool(_jieba().dt.FREQ.get(word))
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """Search-mode jieba tokens of already-normalised ``text`` with their offsets."""
+    return [(w.lower(), s, e) for w, s, e in _jieba().tokenize(text, mode="search")]
+
+
 @dataclass(frozen=True, slots=True)
 class BM25Params:
     k1: float = 1.2

@@ -74,6 +74,9 @@ class FaissStore:
             return np.zeros((0, self._index.d), dtype=np.float32)
         return np.asarray(self._index.reconstruct_n(0, self.size), dtype=np.float32)
 
+    def vector(self, row: int) -> np.ndarray:
+        return np.asarray(self._index.reconstruct(int(row)), dtype=np.float32)
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows and scores of the ``k`` nearest vectors, best first."""
         k = min(k, self.size)
@@ -112,6 +115,14 @@ class IndexSnapshot:
     def idf(self) -> dict[str, float]:
         """Inverse document frequency of every token over the chunks (for answer scoring)."""
         return idf_table(self.tokens)
+
+    @cached_property
+    def paragraph_rows(self) -> dict[tuple[str, int], tuple[int, ...]]:
+        """Rows of the chunks of each ``(doc_id, paragraph)``, in text order."""
+        rows: dict[tuple[str, int], list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            rows.setdefault((c.doc_id, c.paragraph), []).append(i)
+        return {k: tuple(v) for k, v in rows.items()}
 
     @property
     def counts(self) -> dict[str, int]:
