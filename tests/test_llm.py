@@ -463,3 +463,19 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.llm_model == "qwen2.5-7b-instruct"
     assert settings.llm_api_key == "sk-test"
     assert settings.llm_timeout == 12.5
+
+
+def test_long_paragraph_is_cut_to_whole_sentences_around_the_chunk(
+    llm_engine: RagEngine, fake_llm: FakeLLM
+) -> None:
+    filler = "这一段文字用来把段落撑长，与问题无关。" * 40  # 760 characters a side
+    needle = "蓝鲸实验室的液冷服务器累计部署了4321台。"
+    llm_engine.add_document("长段落", filler + needle + filler, doc_id="long")
+    fake_llm.answer = cites("液冷服务器累计部署了4321台[{}]。", "4321台")
+    answer = llm_engine.ask("蓝鲸实验室的液冷服务器累计部署了多少台？")
+    prompt = fake_llm.requests[0]["messages"][-1]["content"]
+    (block,) = [b for b in prompt.split("\n\n") if needle in b]
+    given = block.split("\n", 1)[1]
+    assert 1000 < len(given) <= 1200
+    assert given.startswith("这一段") and given.endswith("。")  # whole sentences only
+    assert answer.mode == "llm" and answer.citations[0].quote == needle
