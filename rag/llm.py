@@ -21,7 +21,7 @@ from rag.chunking import split_sentences
 from rag.config import Settings
 from rag.documents import Paragraph
 from rag.errors import RagError
-from rag.llm_client import ChatModel, LLMError, Messages, OpenAIChat, within
+from rag.llm_client import ChatModel, FailureKind, LLMError, Messages, OpenAIChat, within
 from rag.retrieval import Hit
 from rag.store import IndexSnapshot
 from rag.verify import MARKER, Source, Verification, verify
@@ -162,10 +162,12 @@ class LLMAnswerer:
                 yield from self._noted(self.fallback.stream(question, hits, snap), details, warning)
                 return
             received = _FINISHED.match("".join(parts))
-            broken = f"the LLM stream broke off ({self._warning(exc)}); verified the text received"
-            answer = self._verified(
-                question, hits, snap, sources, received.group(0) if received else "", broken
+            broken = (
+                f"the LLM stream broke off ({self._reason(exc)}); "
+                "only the finished sentences received were verified and kept"
             )
+            text = received.group(0) if received else ""
+            answer = self._verified(question, hits, snap, sources, text, broken, exc.kind)
             yield StreamEvent("done", answer=answer)
             return
         answer = self._verified(question, hits, snap, sources, "".join(parts))
@@ -179,6 +181,7 @@ class LLMAnswerer:
         sources: Sequence[GivenSource],
         text: str,
         warning: str | None = None,
+        error: FailureKind | None = None,
     ) -> Answer:
         """The model's ``text`` as verified; the abstention or fallback when nothing survives."""
         given = {n: Source(s.text, s.title, s.label) for n, s in enumerate(sources, 1)}
@@ -186,7 +189,7 @@ class LLMAnswerer:
         warnings = ((warning,) if warning else ()) + checked.warnings()
         if checked.not_found:
             found_none = abstain(question, hits, snap)
-            details = self._details("not_found", checked)
+            details = self._details("not_found", checked, error)
             return replace(found_none, mode="llm", warnings=warnings, details=details)
         if not checked.supported:
             dropped = checked.count("dropped")
@@ -195,7 +198,8 @@ class LLMAnswerer:
                 f"({dropped} dropped); extractive answer instead"
             )
             fallback = self.fallback.answer(question, hits, snap)
-            return self._note(fallback, self._details("unsupported", checked), summary, *warnings)
+            details = self._details("unsupported", checked, error)
+            return self._note(fallback, details, summary, *warnings)
         citations = tuple(
             make_citation(n, src.hit, src.paragraph, src.start + q.start, src.start + q.end, snap)
             for n, q in enumerate(checked.quotes, 1)
@@ -208,7 +212,7 @@ class LLMAnswerer:
             mode="llm",
             citations=citations,
             warnings=warnings,
-            details=self._details("answered", checked),
+            details=self._details("answered", checked, error),
         )
 
     def _fall_back(
@@ -217,9 +221,11 @@ class LLMAnswerer:
         fallback = self.fallback.answer(question, hits, snap)
         return self._note(fallback, self._details("error", error=exc.kind), self._warning(exc))
 
+    def _reason(self, exc: LLMError) -> str:
+        return f"no answer within {self.timeout:g} s" if exc.kind == "timeout" else str(exc)
+
     def _warning(self, exc: LLMError) -> str:
-        reason = f"no answer within {self.timeout:g} s" if exc.kind == "timeout" else str(exc)
-        return f"LLM unavailable: {reason}; extractive answer instead"
+        return f"LLM unavailable: {self._reason(exc)}; extractive answer instead"
 
     def _details(
         self, outcome: Outcome, checked: Verification | None = None, error: str | None = None

@@ -432,6 +432,10 @@ def test_stream_failure_after_tokens_verifies_what_arrived(
     assert answer.mode == "llm" and answer.answered
     assert answer.answer == "光谷瞪羚企业累计达1690家[1]。"
     assert any("stream broke off" in w for w in answer.warnings)
+    assert not any("extractive answer instead" in w for w in answer.warnings)
+    error = "timeout" if isinstance(stall, float) else "malformed"
+    assert answer.details["llm"] == {"model": "fake-model", "outcome": "answered", "error": error}
+    assert answer.details["verification"]["kept"] == 1
 
 
 # -- choosing the answerer -------------------------------------------------------------------
@@ -479,3 +483,17 @@ def test_long_paragraph_is_cut_to_whole_sentences_around_the_chunk(
     assert 1000 < len(given) <= 1200
     assert given.startswith("这一段") and given.endswith("。")  # whole sentences only
     assert answer.mode == "llm" and answer.citations[0].quote == needle
+
+
+def test_stream_broken_mid_sentence_falls_back_to_extractive(
+    llm_engine: RagEngine, fake_llm: FakeLLM
+) -> None:
+    fake_llm.answer = cites("光谷瞪羚企业累计达1690家[{}]。", "1690家")
+    fake_llm.stall_after = 2  # "光谷瞪羚企业" and nothing more
+    fake_llm.stall = b"data: {not json\n\n"
+    events, answer = collect(llm_engine.ask_stream(QUESTION))
+    assert "".join(e.text for e in events if e.kind == "delta") == "光谷瞪羚企业"
+    assert answer.mode == "extractive" and "1690家" in answer.answer
+    assert any("stream broke off" in w for w in answer.warnings)
+    assert any("extractive answer instead" in w for w in answer.warnings)
+    assert answer.details["llm"]["outcome"] == "unsupported"
