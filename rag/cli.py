@@ -140,6 +140,34 @@ def ask(
         typer.echo(f"warning: {w}", err=True)
 
 
+@app.command()
+def serve(
+    index_dir: IndexDirOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
+) -> None:
+    """Serve search, answers and document updates over HTTP (API docs at /docs).
+
+    Builds the index first if there is none yet, like `rag ask`.
+    """
+    import os
+
+    import uvicorn
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        engine = _engine(settings)
+        _ensure_index(engine)  # also fails here, in one line, on a mismatched or corrupt index
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    del engine  # the app opens its own in its lifespan
+    # The app factory reads its settings from the environment; `rag` never imports `api`.
+    os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
+    get_settings.cache_clear()
+    typer.echo(f"serving {settings.index_dir} on http://{host}:{port} (docs: /docs)", err=True)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=1)
+
+
 def _mode(name: str) -> Mode:
     return name  # type: ignore[return-value]  # validated by the caller
 

@@ -37,7 +37,7 @@ _UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
 NUMBER = re.compile(
     rf"{_PREFIX}?(?:{_DIGITS}{_MULT}?|{_HAN_NUM}){_SUFFIX}?{_UNIT}{_SUFFIX}?"
     rf"(?:[-—至到~]{_DIGITS}{_MULT}?{_UNIT})?"
-    rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?)?"
+    rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?{_SUFFIX}?{_UNIT}?)?"
 )
 DATE = re.compile(
     r"(?:\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初|上半年|下半年"
