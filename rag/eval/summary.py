@@ -1,0 +1,82 @@
+"""The machine-readable result: what ``rag eval --json`` prints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from rag.eval.metrics import percentile
+from rag.eval.targets import check_targets
+
+if TYPE_CHECKING:
+    from rag.eval.runner import Comparison, EvalResult
+    from rag.eval.sweeps import SweepRow
+
+
+def _rounded(value: Any, digits: int = 4) -> Any:
+    if isinstance(value, float):
+        return round(value, digits)
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def comparison_json(comparison: Comparison) -> dict[str, Any]:
+    systems = {}
+    for name, run in comparison.systems.items():
+        systems[name] = {
+            **run.scores.flat(),
+            "build_seconds": run.build.seconds,
+            "chunks": run.build.chunks,
+            "chunks_per_second": run.build.chunks_per_second,
+            "by_type": {t: s.flat() for t, s in run.by_type.items()},
+        }
+    return {
+        "questions": len(comparison.questions),
+        "skipped": comparison.skipped,
+        "systems": systems,
+        "hybrid_first_pass_latency_ms": {
+            "p50": percentile(comparison.first_pass_ms, 50),
+            "p95": percentile(comparison.first_pass_ms, 95),
+        },
+    }
+
+
+def _rows(rows: list[SweepRow]) -> list[dict[str, Any]]:
+    return [{**r.setting, **r.metrics, "default": r.default} for r in rows]
+
+
+def result_json(result: EvalResult) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "command": result.command,
+        **comparison_json(result.seeds),
+        "cmrc": comparison_json(result.cmrc) if result.cmrc else None,
+        "speed": {
+            "indexing": {
+                **asdict(result.indexing),
+                "indexing_per_second": result.indexing.indexing_per_second,
+                "raw_per_second": result.indexing.raw_per_second,
+                "ratio": result.indexing.ratio,
+            },
+            "http": asdict(result.http) if result.http else None,
+        },
+        "sweeps": None,
+        "targets": [asdict(t) for t in check_targets(result)],
+        "environment": {
+            **asdict(result.environment),
+            "load_average_end": result.load_average_end,
+        },
+    }
+    if result.sweeps:
+        s = result.sweeps
+        data["sweeps"] = {
+            "chunking": _rows(s.chunking),
+            "chunking_cmrc": _rows(s.chunking_cmrc),
+            "fusion": _rows(s.fusion),
+            "fusion_cmrc": _rows(s.fusion_cmrc),
+            "threshold": _rows(s.threshold),
+            "threshold_method": s.threshold_method,
+        }
+    return dict(_rounded(data))

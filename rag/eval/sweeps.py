@@ -1,0 +1,247 @@
+"""Parameter sweeps behind the defaults: chunking, fusion and the abstention threshold.
+
+Sweeps re-embed once per chunk size (the embedding cache keeps that to the first run) and
+memoise query vectors across configurations, so they report quality only, never latency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embeddings import Embedder, make_embedder
+from rag.engine import RagEngine
+from rag.eval.metrics import Outcome, contains_answer, first_relevant, score
+from rag.eval.questions import Question
+from rag.eval.systems import (
+    EngineSystem,
+    Relevance,
+    build_engine,
+    document_relevance,
+    evidence_relevance,
+    run_system,
+)
+
+CHUNK_SIZES = (100, 150, 200, 300, 400)
+CHUNK_OVERLAPS = (0, 1)
+CMRC_CHUNK_SIZES = (100, 200, 300, 400)
+DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
+THRESHOLDS = tuple(round(0.1 + 0.05 * i, 2) for i in range(13))
+ANSWER_METRICS = ("recall@1", "recall@5", "mrr", "answer_hit", "f1", "false_abstention")
+RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "mrr")
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    setting: dict[str, Any]
+    metrics: dict[str, float | int | None]
+    default: bool = False
+
+
+@dataclass
+class Sweeps:
+    chunking: list[SweepRow] = field(default_factory=list)
+    chunking_cmrc: list[SweepRow] = field(default_factory=list)
+    fusion: list[SweepRow] = field(default_factory=list)
+    fusion_cmrc: list[SweepRow] = field(default_factory=list)
+    threshold: list[SweepRow] = field(default_factory=list)
+    threshold_method: str = ""
+
+
+class MemoEmbedder:
+    """An :class:`Embedder` that remembers query vectors across engines (sweeps only)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._queries: dict[str, np.ndarray] = {}
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = self.inner.embed_query(text)
+        return self._queries[text]
+
+
+def run_sweeps(
+    settings: Settings,
+    index_root: Path,
+    questions: Sequence[Question],
+    hybrid: Sequence[Outcome],
+    cmrc_questions: Sequence[Question],
+    cmrc_dir: Path | None,
+    answer_k: int,
+    k: int,
+    say: Callable[[str], object],
+) -> Sweeps:
+    """Every sweep; ``hybrid`` is the default system's outcomes from the main comparison."""
+    embedder = MemoEmbedder(make_embedder(settings.embedder))
+    seeds = settings.model_copy(update={"index_dir": index_root / "seeds"})
+    sweeps = Sweeps()
+    for size in CHUNK_SIZES:
+        for overlap in CHUNK_OVERLAPS:
+            say(f"sweep: chunk_size={size} chunk_overlap={overlap}")
+            changed: dict[str, Any] = {"chunk_size": size, "chunk_overlap": overlap}
+            s = settings.model_copy(update={**changed, "index_dir": index_root / "sweep"})
+            engine, build = build_engine(s, settings.corpus, embedder)
+            outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
+            metrics = {"chunks": build.chunks, **_pick(outcomes, ANSWER_METRICS)}
+            sweeps.chunking.append(SweepRow(changed, metrics, _is_default(settings, changed)))
+    for fusion in ("rrf", "weighted"):
+        for weight in DENSE_WEIGHTS:
+            changed = {"fusion": fusion, "dense_weight": weight}
+            say(f"sweep: fusion={fusion} dense_weight={weight}")
+            engine = RagEngine(seeds.model_copy(update=changed), embedder=embedder)
+            outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
+            default = _is_default(settings, changed)
+            sweeps.fusion.append(SweepRow(changed, _pick(outcomes, ANSWER_METRICS), default))
+            if cmrc_dir is not None:
+                s = settings.model_copy(update={**changed, "index_dir": cmrc_dir})
+                found = _retrieval(RagEngine(s, embedder=embedder), cmrc_questions, k)
+                sweeps.fusion_cmrc.append(SweepRow(changed, found, default))
+    if cmrc_dir is not None:
+        corpus = [index_root / "cmrc-corpus.jsonl"]
+        for size in CMRC_CHUNK_SIZES:
+            say(f"sweep: CMRC chunk_size={size}")
+            changed = {"chunk_size": size}
+            # The CMRC index directory's embedding cache already holds the default chunks.
+            s = settings.model_copy(update={**changed, "index_dir": cmrc_dir, "corpus": corpus})
+            engine, build = build_engine(s, corpus, embedder)
+            found = {"chunks": build.chunks, **_retrieval(engine, cmrc_questions, k)}
+            sweeps.chunking_cmrc.append(SweepRow(changed, found, _is_default(settings, changed)))
+    say("sweep: abstention threshold")
+    sweeps.threshold, sweeps.threshold_method = threshold_sweep(
+        seeds, embedder, questions, hybrid, answer_k
+    )
+    return sweeps
+
+
+def _is_default(settings: Settings, changed: dict[str, Any]) -> bool:
+    return all(getattr(settings, name) == value for name, value in changed.items())
+
+
+def _answers(
+    engine: RagEngine, questions: Sequence[Question], answer_k: int, k: int, relevant: Relevance
+) -> list[Outcome]:
+    return run_system(EngineSystem("hybrid", engine, "hybrid", answer_k), questions, k, relevant)
+
+
+def _retrieval(engine: RagEngine, questions: Sequence[Question], k: int) -> dict[str, Any]:
+    """Retrieval metrics only (no answer step): what fusion and chunking decide."""
+    system = EngineSystem("hybrid", engine, "hybrid")
+    outcomes = [
+        Outcome(
+            q,
+            first_relevant(document_relevance(q, p) for p in system.retrieve(q.question, k)),
+            "",
+            False,
+            0.0,
+        )
+        for q in questions
+    ]
+    return _pick(outcomes, RETRIEVAL_METRICS)
+
+
+def _pick(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, float | int | None]:
+    flat = score(outcomes).flat()
+    picked = {name: flat[name] for name in names}
+    if "answer_hit" in names:
+        if any(not o.question.answerable for o in outcomes):
+            picked["abstention_accuracy"] = flat["abstention_accuracy"]
+        picked["handled"] = handled(outcomes)
+    return picked
+
+
+def handled(outcomes: Sequence[Outcome]) -> float:
+    """Share of questions handled right: answered with a gold answer, or rightly abstained."""
+    right = sum(
+        (o.answered and contains_answer(o.answer, o.question.answers))
+        if o.question.answerable
+        else not o.answered
+        for o in outcomes
+    )
+    return right / len(outcomes) if outcomes else 0.0
+
+
+def threshold_sweep(
+    settings: Settings,
+    embedder: Embedder,
+    questions: Sequence[Question],
+    hybrid: Sequence[Outcome],
+    answer_k: int,
+) -> tuple[list[SweepRow], str]:
+    """Abstention at each threshold, from one answerer pass that never abstains.
+
+    The answerer compares the best sentence's ``support`` with the threshold only at the
+    end, so an answer at threshold ``t`` is the never-abstaining answer when its support is
+    at least ``t``. That equivalence is checked against the main run at the configured
+    threshold; if it fails, the answerer is re-run at every threshold instead.
+    """
+    default = settings.abstain_threshold
+    thresholds = sorted({*THRESHOLDS, default})
+    open_engine = RagEngine(
+        settings.model_copy(update={"abstain_threshold": 0.0}), embedder=embedder
+    )
+    free = [open_engine.ask(q.question, answer_k, mode="extractive") for q in questions]
+    derived_at = {
+        t: [
+            Outcome(q, o.rank, a.answer, a.answered and a.support >= t, 0.0, a.support)
+            for q, o, a in zip(questions, hybrid, free, strict=True)
+        ]
+        for t in thresholds
+    }
+    agree = sum(
+        d.answered == o.answered and (not o.answered or d.answer == o.answer)
+        for d, o in zip(derived_at[default], hybrid, strict=True)
+    )
+    if agree == len(hybrid):
+        method = (
+            f"derived from `Answer.support` of one never-abstaining answerer pass; checked "
+            f"against the main run at threshold {default}: {agree}/{len(hybrid)} decisions agree"
+        )
+        at = derived_at
+    else:
+        method = (
+            f"answerer re-run at each threshold (deriving from `Answer.support` disagreed with "
+            f"the main run on {len(hybrid) - agree}/{len(hybrid)} questions)"
+        )
+        at = {}
+        for t in thresholds:
+            engine = RagEngine(
+                settings.model_copy(update={"abstain_threshold": t}), embedder=embedder
+            )
+            at[t] = [
+                Outcome(q, o.rank, a.answer, a.answered, 0.0, a.support)
+                for q, o in zip(questions, hybrid, strict=True)
+                for a in [engine.ask(q.question, answer_k, mode="extractive")]
+            ]
+    metrics = ("answer_hit", "f1", "false_abstention")
+    rows = [
+        SweepRow({"abstain_threshold": t}, _pick(at[t], metrics), t == default) for t in thresholds
+    ]
+    return rows, method
+
+
+def favoured(rows: Sequence[SweepRow], keys: Sequence[str]) -> SweepRow | None:
+    """The row that is best on ``keys`` in order (ties go to the earlier key, then the default).
+
+    A key named ``-metric`` is minimised.
+    """
+
+    def rank(row: SweepRow) -> tuple[float, ...]:
+        values = []
+        for key in keys:
+            sign = -1.0 if key.startswith("-") else 1.0
+            value = row.metrics.get(key.lstrip("-"))
+            values.append(sign * float(value) if value is not None else float("-inf"))
+        return (*values, float(row.default))
+
+    return max(rows, key=rank) if rows else None

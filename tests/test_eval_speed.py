@@ -1,0 +1,56 @@
+"""Speed section plumbing: raw-embedder comparison and HTTP latency (no timing assertions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.embeddings import HashEmbedder
+from rag.eval.speed import IndexingSpeed, measure_http, measure_indexing
+from rag.eval.systems import build_engine, clear_index, embedded_texts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cold_build_embeds_every_chunk_and_feeds_the_raw_comparison(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
+    build_engine(settings, settings.corpus, HashEmbedder())
+    (tmp_path / "idx" / "keep.txt").write_text("not an index file")
+    engine, build = build_engine(settings, settings.corpus, HashEmbedder(), cold=True)
+    texts = embedded_texts(engine)
+    assert build.embedded == len(texts) == build.chunks  # nothing came from the cache
+    assert (tmp_path / "idx" / "keep.txt").exists()  # clearing touches index files only
+
+    speed = measure_indexing("hash", engine.embedder, texts, build)
+    assert speed.texts == len(texts)
+    assert speed.unit == "characters" and speed.tokens == sum(len(t) for t in texts)
+    assert speed.ratio == pytest.approx(speed.raw_seconds / speed.build_seconds)
+
+
+def test_ratio_is_raw_time_over_build_time() -> None:
+    speed = IndexingSpeed(10, 1000, "tokens", build_seconds=2.0, embed_seconds=1.5, raw_seconds=1.6)
+    assert speed.indexing_per_second == 500
+    assert speed.raw_per_second == 625
+    assert speed.ratio == pytest.approx(0.8)
+
+
+def test_clear_index_on_a_missing_directory_is_a_no_op(tmp_path: Path) -> None:
+    clear_index(tmp_path / "absent")
+
+
+@pytest.mark.e2e
+def test_http_latency_against_a_real_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDER", "hash")
+    settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
+    build_engine(settings, settings.corpus, HashEmbedder())
+    questions = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
+    http = measure_http(tmp_path / "idx", questions, concurrency=(2,), log=lambda _: None)
+    assert http.skipped is None
+    [level] = http.levels
+    assert level["concurrency"] == 2 and level["requests"] == 3
+    assert level["errors"] == 0, level["error_examples"]
+    assert level["server_rss_mb"] > 0
