@@ -1,0 +1,73 @@
+"""What routes receive: the engine and settings of their app, and the checks they require."""
+
+from __future__ import annotations
+
+import hmac
+from email.message import Message
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rag.config import Settings
+from rag.engine import RagEngine
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="RAG_API_TOKEN; required on writes when set, and on reads with RAG_API_TOKEN_READS=1",
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> RagEngine:
+    engine: RagEngine = request.app.state.engine
+    return engine
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[RagEngine, Depends(get_engine)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> None:
+    expected = settings.api_token
+    if not expected:
+        return
+    # Headers arrive as latin-1 text; compare the raw bytes in constant time.
+    given = credentials.credentials.encode("latin-1", "replace") if credentials else b""
+    if not hmac.compare_digest(given, expected.encode("utf-8")):
+        raise HTTPException(
+            401,
+            "missing or wrong bearer token (Authorization: Bearer <RAG_API_TOKEN>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def require_write_token(settings: SettingsDep, credentials: Credentials) -> None:
+    """Writes need the token whenever RAG_API_TOKEN is set."""
+    _check_token(settings, credentials)
+
+
+def require_read_token(settings: SettingsDep, credentials: Credentials) -> None:
+    """Reads need the token only with RAG_API_TOKEN_READS=1."""
+    if settings.api_token_reads:
+        _check_token(settings, credentials)
+
+
+def require_json(request: Request) -> None:
+    """A body must be declared as JSON; anything else is a 415, not a confusing 422."""
+    content_type = request.headers.get("content-type", "")
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    json_like = message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+    if not json_like:
+        raise HTTPException(
+            415, f"send the body as application/json (got {content_type or 'no Content-Type'})"
+        )

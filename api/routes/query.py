@@ -1,0 +1,92 @@
+"""``/search``, ``/ask`` and ``/ask/stream``: the same objects ``rag search|ask --json`` print."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.dependencies import EngineDep, require_json, require_read_token
+from api.routes import error_responses
+from api.schemas import AnswerResponse, AskRequest, SearchRequest, SearchResponse
+from api.streaming import AnswerStream
+
+router = APIRouter(
+    tags=["search and answers"],
+    dependencies=[Depends(require_read_token), Depends(require_json)],
+    responses=error_responses(400, 401, 413, 415, 422, 503),
+)
+
+STREAM_EXAMPLE = (
+    'event: citations\ndata: {"citations":[{"id":1,"doc_id":"000_edf5affd2abe794d-04",'
+    '"title":"广州知识城综合保税区获批","paragraph":1,"text":"……","quote":"……",'
+    '"start":120,"end":142,"score":0.032522}]}\n\n'
+    'event: delta\ndata: {"text":"近日，国务院批复同"}\n\n'
+    'event: delta\ndata: {"text":"意设立广州知识城综合"}\n\n'
+    'event: done\ndata: {"question":"广州知识城综合保税区是什么时候获批的？","answer":"……",'
+    '"answered":true,"mode":"extractive","citations":[…],"took_ms":35.2}\n\n'
+)
+
+_ref = "#/components/schemas/{}".format
+# One event of the stream (OpenAPI 3.2 ``itemSchema``, as FastAPI documents its own SSE routes).
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["citations", "delta", "done", "error"]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["citations"],
+                        "properties": {
+                            "citations": {"type": "array", "items": {"$ref": _ref("CitationOut")}}
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {"text": {"type": "string"}},
+                    },
+                    {"$ref": _ref("AnswerResponse")},
+                    {"$ref": _ref("ErrorResponse")},
+                ]
+            },
+        },
+    },
+}
+
+
+# Plain ``def`` routes run in the threadpool: embedding a query never blocks the event loop.
+@router.post("/search", response_model=SearchResponse, summary="Find the closest paragraphs")
+def search(body: SearchRequest, engine: EngineDep) -> JSONResponse:
+    return JSONResponse(engine.search(body.query, body.top_k).to_json())
+
+
+@router.post("/ask", response_model=AnswerResponse, summary="Answer a question with cited sources")
+def ask(body: AskRequest, engine: EngineDep) -> JSONResponse:
+    return JSONResponse(engine.ask(body.question, body.top_k, mode=body.mode).to_json())
+
+
+@router.post(
+    "/ask/stream",
+    response_class=AnswerStream,
+    status_code=200,
+    summary="Answer as server-sent events",
+    description="`citations` first (the sources, to show at once), then `delta` events with "
+    "answer text, then `done` carrying the whole `/ask` object. A failure after the stream "
+    "has started arrives as an `error` event carrying the error body.",
+    responses={
+        200: {
+            "content": {"text/event-stream": {"itemSchema": SSE_EVENT, "example": STREAM_EXAMPLE}},
+            "description": "An event stream",
+        }
+    },
+)
+async def ask_stream(body: AskRequest, engine: EngineDep) -> AnswerStream:
+    # Input is checked before the first event, so a bad question is still a plain 4xx.
+    events = await run_in_threadpool(engine.ask_stream, body.question, body.top_k, body.mode)
+    return AnswerStream(events)

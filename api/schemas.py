@@ -1,0 +1,315 @@
+"""Request and response bodies, with the Chinese examples shown at ``/docs``.
+
+Request models are strict (no type coercion, no unknown fields). Search and answer responses
+are produced by the library's ``to_json()`` (the same objects ``rag … --json`` prints); their
+models here document that shape and let tests check it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from rag.documents import Article, ParagraphKind
+
+
+def _document_id(value: str) -> str:
+    if not value.strip():
+        raise ValueError("id must not be blank")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError("id must not contain control characters")
+    return value
+
+
+# Lone surrogates ("\ud800" in JSON) are refused by pydantic itself (string_unicode).
+DocumentId = Annotated[str, AfterValidator(_document_id)]
+
+_STRICT = ConfigDict(strict=True, extra="forbid")
+
+QUESTION_HELP = (
+    "Chinese (simplified or traditional) or English; at most RAG_MAX_QUESTION_CHARS characters "
+    "(default 1000); blank is refused."
+)
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={"examples": [{"query": "武汉东湖高新区 光电子信息产业", "top_k": 5}]},
+    )
+
+    query: str = Field(min_length=1, description="What to look for. " + QUESTION_HELP)
+    top_k: int = Field(5, ge=1, le=50, description="How many paragraphs to return")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={"examples": [{"question": "广州知识城综合保税区是什么时候获批的？"}]},
+    )
+
+    question: str = Field(min_length=1, description="The question. " + QUESTION_HELP)
+    top_k: int = Field(5, ge=1, le=20, description="How many sources the answer may draw on")
+    mode: Literal["extractive", "llm"] | None = Field(
+        None,
+        description="extractive (offline, the default) or llm (needs RAG_LLM_BASE_URL); "
+        "omitted: llm when configured, else extractive",
+    )
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "notes/2024-hangzhou",
+                    "title": "杭州高新区发布人工智能产业新政",
+                    "text": "杭州高新区近日发布人工智能产业新政，设立50亿元产业基金。\n\n"
+                    "新政提出，到2026年全区人工智能核心产业营收突破3000亿元。",
+                }
+            ]
+        },
+    )
+
+    id: DocumentId | None = Field(
+        None,
+        max_length=256,
+        description="Stable id; the same id again replaces the document. Omitted: derived "
+        "from title and text.",
+    )
+    title: str = Field(min_length=1, max_length=500)
+    text: str = Field(
+        min_length=1,
+        description="Plain text; paragraphs are separated by blank lines (or line breaks when "
+        "there are none). At most RAG_MAX_DOCUMENT_CHARS characters (default 200000).",
+    )
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    doc_id: str
+    title: str
+    paragraph: int = Field(description="1-based paragraph number in the document")
+    text: str
+    score: float
+    start: int = Field(description="Offset of the paragraph text in the source document")
+    end: int
+
+
+class SearchResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "武汉东湖高新区 光电子信息产业",
+                    "results": [
+                        {
+                            "chunk_id": "000_edf5affd2abe794d-01:3:0",
+                            "doc_id": "000_edf5affd2abe794d-01",
+                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
+                            "paragraph": 3,
+                            "text": "光电子信息产业是东湖高新区的第一大产业……",
+                            "score": 0.032787,
+                            "start": 412,
+                            "end": 530,
+                        }
+                    ],
+                    "took_ms": 18.4,
+                }
+            ]
+        },
+    )
+
+    query: str
+    results: list[SearchHit]
+    took_ms: float
+
+
+class CitationOut(BaseModel):
+    id: int = Field(description="The [n] marker in the answer text")
+    doc_id: str
+    title: str
+    paragraph: int
+    text: str = Field(description="The whole cited paragraph")
+    quote: str = Field(description="The supporting span, verbatim in text")
+    start: int = Field(description="Offset of the quote in the source document")
+    end: int
+    score: float
+
+
+class AnswerResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "广州知识城综合保税区是什么时候获批的？",
+                    "answer": "近日，国务院批复同意设立广州知识城综合保税区[1]。",
+                    "answered": True,
+                    "mode": "extractive",
+                    "citations": [
+                        {
+                            "id": 1,
+                            "doc_id": "000_edf5affd2abe794d-04",
+                            "title": "广州知识城综合保税区获批",
+                            "paragraph": 1,
+                            "text": "近日，国务院批复同意设立广州知识城综合保税区……",
+                            "quote": "近日，国务院批复同意设立广州知识城综合保税区",
+                            "start": 120,
+                            "end": 142,
+                            "score": 0.032522,
+                        }
+                    ],
+                    "took_ms": 35.2,
+                }
+            ]
+        },
+    )
+
+    question: str
+    answer: str
+    answered: bool = Field(description="False when the sources do not support an answer")
+    mode: Literal["extractive", "llm"]
+    citations: list[CitationOut]
+    took_ms: float
+    warnings: list[str] = Field(
+        default_factory=list, description="Present only when there is something to warn about"
+    )
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "documents": 29,
+                    "chunks": 281,
+                    "embedder": "e5-small",
+                    "index_version": "gen-000003",
+                }
+            ]
+        }
+    )
+
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+    embedder: str
+    index_version: str = Field(description="The index generation being served")
+
+
+class DocumentSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "notes/2024-hangzhou",
+                    "title": "杭州高新区发布人工智能产业新政",
+                    "paragraph_count": 2,
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str
+    paragraph_count: int
+
+    @classmethod
+    def of(cls, article: Article) -> DocumentSummary:
+        return cls(id=article.doc_id, title=article.title, paragraph_count=len(article.paragraphs))
+
+
+class DocumentPage(BaseModel):
+    total: int = Field(description="Documents in the index")
+    offset: int
+    limit: int
+    documents: list[DocumentSummary]
+
+
+class ParagraphOut(BaseModel):
+    index: int = Field(description="1-based; the paragraph number citations refer to")
+    kind: ParagraphKind
+    section: str | None
+    text: str
+    start: int = Field(description="Offset of the paragraph in the source document")
+    end: int
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "notes/2024-hangzhou",
+                    "title": "杭州高新区发布人工智能产业新政",
+                    "source": "api",
+                    "byline": None,
+                    "paragraphs": [
+                        {
+                            "index": 1,
+                            "kind": "body",
+                            "section": None,
+                            "text": "杭州高新区近日发布人工智能产业新政，设立50亿元产业基金。",
+                            "start": 0,
+                            "end": 28,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str
+    source: str
+    byline: str | None
+    paragraphs: list[ParagraphOut]
+
+    @classmethod
+    def of(cls, article: Article) -> DocumentOut:
+        return cls(
+            id=article.doc_id,
+            title=article.title,
+            source=article.source,
+            byline=article.byline,
+            paragraphs=[
+                ParagraphOut(
+                    index=p.index,
+                    kind=p.kind,
+                    section=p.section,
+                    text=p.text,
+                    start=p.start,
+                    end=p.end,
+                )
+                for p in article.paragraphs
+            ],
+        )
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. invalid_request")
+    message: str = Field(description="One line a person can act on")
+    details: list[ErrorDetail] | None = Field(None, description="Per-field validation errors")
+
+
+class ErrorResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "invalid_input", "message": "question is empty"}},
+            ]
+        }
+    )
+
+    error: ErrorInfo

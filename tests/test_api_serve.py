@@ -1,0 +1,133 @@
+"""``rag serve`` as a real process on loopback: changes survive restarts; bad indexes fail fast."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app as cli_app
+from rag.config import Settings
+from rag.embeddings import HashEmbedder
+from rag.engine import RagEngine
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+DOC = {
+    "id": "e2e/重启",
+    "title": "重启之后仍在的文档",
+    "text": "苏州工业园区发布了独角兽企业培育计划，首批入选企业共十二家。\n\n"
+    "该计划由园区科技创新委员会牵头实施。",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def rag_serve(index_dir: Path, log: Path, **env: str) -> Iterator[httpx.Client]:
+    """Run ``rag serve`` until the block ends; yields a client once /healthz answers."""
+    port = free_port()
+    environment = {**os.environ, "RAG_CORPUS": str(SEEDS), **env}
+    command = [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(index_dir)]
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=log.parent,
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            deadline = time.monotonic() + 180
+            while True:
+                assert process.poll() is None, log.read_text(encoding="utf-8")
+                assert time.monotonic() < deadline, "server not up in time"
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield client
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def doc_ids(client: httpx.Client, query: str) -> list[str]:
+    results = client.post("/search", json={"query": query, "top_k": 10}).json()["results"]
+    return [r["doc_id"] for r in results]
+
+
+@pytest.mark.e2e
+def test_a_document_survives_restarts_and_a_deletion_too(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"  # empty: the first start builds it
+    log = tmp_path / "serve.log"
+    with rag_serve(index_dir, log, RAG_EMBEDDER="hash") as client:
+        assert client.get("/healthz").json()["documents"] == 29
+        assert client.post("/documents", json=DOC).status_code == 201
+    assert "building it from" in log.read_text(encoding="utf-8")
+
+    with rag_serve(index_dir, log, RAG_EMBEDDER="hash") as client:
+        assert client.get("/healthz").json()["documents"] == 30
+        assert client.get("/documents/e2e/重启").json()["title"] == DOC["title"]
+        assert DOC["id"] in doc_ids(client, "独角兽企业培育计划")
+        assert client.delete("/documents/e2e/重启").status_code == 204
+
+    with rag_serve(index_dir, log, RAG_EMBEDDER="hash") as client:
+        assert client.get("/healthz").json()["documents"] == 29
+        assert client.get("/documents/e2e/重启").status_code == 404
+        assert DOC["id"] not in doc_ids(client, "独角兽企业培育计划")
+
+
+@pytest.mark.e2e
+def test_the_real_model_serves_answers_and_keeps_added_documents(
+    e5_index_dir: Path, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(e5_index_dir, index_dir)
+    log = tmp_path / "serve.log"
+    with rag_serve(index_dir, log) as client:
+        health = client.get("/healthz").json()
+        assert health["embedder"] == "e5-small"
+        answer = client.post("/ask", json={"question": "光谷瞪羚企业累计达到多少家？"}).json()
+        assert answer["answered"] and "1690" in answer["answer"]
+        assert client.post("/documents", json=DOC).status_code == 201
+        assert doc_ids(client, "苏州有多少家企业入选独角兽培育计划？")[0] == DOC["id"]
+
+    with rag_serve(index_dir, log) as client:
+        assert client.get("/healthz").json()["documents"] == health["documents"] + 1
+        assert doc_ids(client, "苏州有多少家企业入选独角兽培育计划？")[0] == DOC["id"]
+
+
+def test_serve_refuses_a_mismatched_index_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = tmp_path / "index"
+    RagEngine(
+        Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash"), HashEmbedder()
+    ).build()
+    monkeypatch.setenv("RAG_CORPUS", str(SEEDS))  # the default embedder is e5-small
+    result = CliRunner().invoke(cli_app, ["serve", "--index-dir", str(index_dir), "--port", "1"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "embedder hash" in lines[0]
