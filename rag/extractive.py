@@ -66,6 +66,7 @@ class _Candidate:
 # answers it; across languages (English question, Chinese source) everything is ~0.1 lower.
 SEMANTIC_RANGE = (0.85, 0.97)
 CROSS_LINGUAL_RANGE = (0.74, 0.82)
+CROSS_LINGUAL_SOURCES = 3
 
 
 def _scale(value: float, lo: float, hi: float) -> float:
@@ -125,7 +126,10 @@ class ExtractiveAnswerer:
         if not out:
             return out
         if info.english and self.scorer is not None:
-            return self._rescore_by_meaning(info, out)
+            # Embedding sentences costs a model call each: only the top paragraphs'.
+            return self._rescore_by_meaning(
+                info, [c for c in out if c.rank <= CROSS_LINGUAL_SOURCES]
+            )
         if self.query_vector is not None:
             return _add_meaning(out, self.query_vector(info.text), snap)
         return out
