@@ -129,9 +129,11 @@ class RagEngine:
             return self._snap
 
     def _embedding_cache(self) -> EmbeddingCache:
-        if self._cache is None:
-            self._cache = EmbeddingCache(self.index_dir / CACHE_FILE, self.embedder)
-        return self._cache
+        # Readers reach this too (sentence_similarity): open one connection, not one per racer.
+        with self._load_lock:
+            if self._cache is None:
+                self._cache = EmbeddingCache(self.index_dir / CACHE_FILE, self.embedder)
+            return self._cache
 
     def build(
         self, corpus: Sequence[Path] | None = None, progress: ProgressFactory | None = None
