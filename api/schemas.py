@@ -36,7 +36,7 @@ QUESTION_HELP = (
 class SearchRequest(BaseModel):
     model_config = ConfigDict(
         **_STRICT,
-        json_schema_extra={"examples": [{"query": "武汉东湖高新区 光电子信息产业", "top_k": 5}]},
+        json_schema_extra={"examples": [{"query": "光谷瞪羚企业", "top_k": 5}]},
     )
 
     query: str = Field(min_length=1, description="What to look for. " + QUESTION_HELP)
@@ -46,7 +46,7 @@ class SearchRequest(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         **_STRICT,
-        json_schema_extra={"examples": [{"question": "广州知识城综合保税区是什么时候获批的？"}]},
+        json_schema_extra={"examples": [{"question": "光谷瞪羚企业累计达到多少家？", "top_k": 5}]},
     )
 
     question: str = Field(min_length=1, description="The question. " + QUESTION_HELP)
@@ -104,20 +104,23 @@ class SearchResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "query": "武汉东湖高新区 光电子信息产业",
+                    "query": "光谷瞪羚企业",
                     "results": [
                         {
-                            "chunk_id": "000_edf5affd2abe794d-01:3:0",
+                            "chunk_id": "a6354cc251455508",
                             "doc_id": "000_edf5affd2abe794d-01",
                             "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
-                            "paragraph": 3,
-                            "text": "光电子信息产业是东湖高新区的第一大产业……",
-                            "score": 0.032787,
-                            "start": 412,
-                            "end": 530,
+                            "paragraph": 12,
+                            "text": "“光谷瞪羚企业是企业中的‘追风少年’,它们产业赛道新、技术水平高、"
+                            "资本市场火、成长速度快。”光谷创新发展研究院院长赵荣凯介绍,"
+                            "当某地区在同一领域及其相关产业出现大量“瞪羚”,"
+                            "说明该地新兴产业集群已经形成。",
+                            "score": 0.016133,
+                            "start": 1281,
+                            "end": 1383,
                         }
                     ],
-                    "took_ms": 18.4,
+                    "took_ms": 14.2,
                 }
             ]
         },
@@ -146,24 +149,26 @@ class AnswerResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "question": "广州知识城综合保税区是什么时候获批的？",
-                    "answer": "近日，国务院批复同意设立广州知识城综合保税区[1]。",
+                    "question": "光谷瞪羚企业累计达到多少家？",
+                    "answer": "光谷瞪羚企业累计达1690家[1]。",
                     "answered": True,
                     "mode": "extractive",
                     "citations": [
                         {
                             "id": 1,
-                            "doc_id": "000_edf5affd2abe794d-04",
-                            "title": "广州知识城综合保税区获批",
-                            "paragraph": 1,
-                            "text": "近日，国务院批复同意设立广州知识城综合保税区……",
-                            "quote": "近日，国务院批复同意设立广州知识城综合保税区",
-                            "start": 120,
-                            "end": 142,
-                            "score": 0.032522,
+                            "doc_id": "000_edf5affd2abe794d-01",
+                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
+                            "paragraph": 11,
+                            "text": "11月15日,光谷创新发展研究院发布的《2023年度光谷瞪羚企业发展报告》"
+                            "显示,光谷瞪羚企业累计达1690家,从中涌现出23家上市公司,"
+                            "570家湖北科创“新物种”企业。……",
+                            "quote": "光谷瞪羚企业累计达1690家",
+                            "start": 1191,
+                            "end": 1205,
+                            "score": 0.016261,
                         }
                     ],
-                    "took_ms": 35.2,
+                    "took_ms": 31.5,
                 }
             ]
         },

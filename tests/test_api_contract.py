@@ -229,3 +229,22 @@ def test_the_library_never_imports_the_service() -> None:
         if re.search(r"^\s*(from|import)\s+api\b", path.read_text(encoding="utf-8"), re.M)
     ]
     assert offenders == []
+
+
+def test_the_documented_examples_are_valid_bodies() -> None:
+    from api import schemas
+
+    models = [
+        schemas.SearchRequest,
+        schemas.AskRequest,
+        schemas.DocumentIn,
+        schemas.SearchResponse,
+        schemas.AnswerResponse,
+        schemas.Health,
+        schemas.DocumentSummary,
+        schemas.DocumentOut,
+        schemas.ErrorResponse,
+    ]
+    for model in models:
+        for example in model.model_config["json_schema_extra"]["examples"]:  # type: ignore[index]
+            model.model_validate(example)

@@ -18,13 +18,15 @@ router = APIRouter(
 )
 
 STREAM_EXAMPLE = (
-    'event: citations\ndata: {"citations":[{"id":1,"doc_id":"000_edf5affd2abe794d-04",'
-    '"title":"广州知识城综合保税区获批","paragraph":1,"text":"……","quote":"……",'
-    '"start":120,"end":142,"score":0.032522}]}\n\n'
-    'event: delta\ndata: {"text":"近日，国务院批复同"}\n\n'
-    'event: delta\ndata: {"text":"意设立广州知识城综合"}\n\n'
-    'event: done\ndata: {"question":"广州知识城综合保税区是什么时候获批的？","answer":"……",'
-    '"answered":true,"mode":"extractive","citations":[…],"took_ms":35.2}\n\n'
+    'event: citations\ndata: {"citations":[{"id":1,"doc_id":"000_edf5affd2abe794d-01",'
+    '"title":"武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程","paragraph":11,'
+    '"text":"11月15日,……光谷瞪羚企业累计达1690家,……","quote":"光谷瞪羚企业累计达1690家",'
+    '"start":1191,"end":1205,"score":0.016261}]}\n\n'
+    'event: delta\ndata: {"text":"光谷瞪羚企业累计"}\n\n'
+    'event: delta\ndata: {"text":"达1690家[1]。"}\n\n'
+    'event: done\ndata: {"question":"光谷瞪羚企业累计达到多少家？",'
+    '"answer":"光谷瞪羚企业累计达1690家[1]。","answered":true,"mode":"extractive",'
+    '"citations":[…],"took_ms":31.5}\n\n'
 )
 
 _ref = "#/components/schemas/{}".format
