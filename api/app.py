@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None, engine: RagEngine | None = None
 
 
 def open_engine(settings: Settings, engine: RagEngine | None = None) -> RagEngine:
-    """Load the index and run one search, so the first request pays for no model loading."""
+    """Load the index and answer one question, so no request pays for loading the model,
+    the tokenizer's dictionary or the answerer's tables (never the LLM: extractive mode)."""
     engine = engine or RagEngine(settings)
-    engine.search("预热", 1)
+    engine.ask("光谷瞪羚企业累计达到多少家？", 1, mode="extractive")
     return engine
