@@ -132,3 +132,14 @@ def test_favoured_prefers_the_first_key_then_the_next_then_the_default() -> None
     assert favoured(rows, ("recall@5", "mrr")) is rows[2]
     assert favoured(rows, ("-recall@5",)) is rows[3]
     assert favoured([], ("mrr",)) is None
+
+
+def test_favoured_treats_gaps_within_the_tolerance_as_ties() -> None:
+    rows = [
+        SweepRow({"x": 1}, {"recall@5": 140 / 144, "mrr": 0.889}),
+        SweepRow({"x": 2}, {"recall@5": 139 / 144, "mrr": 0.888}, default=True),
+        SweepRow({"x": 3}, {"recall@5": 137 / 144, "mrr": 0.950}),
+    ]
+    assert favoured(rows, ("recall@5", "mrr")) is rows[0]
+    # Rows 1 and 2 are one question apart: a tie on both keys; row 3 is three behind.
+    assert favoured(rows, ("recall@5", "mrr"), tolerance=1 / 144) is rows[1]

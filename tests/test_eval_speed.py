@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.corpus import load_corpus
 from rag.embeddings import HashEmbedder
-from rag.eval.speed import IndexingSpeed, measure_http, measure_indexing
-from rag.eval.systems import build_engine, clear_index, embedded_texts
+from rag.eval.speed import IndexingSpeed, indexing_speed, measure_http, raw_encoder, time_raw
+from rag.eval.systems import build_engine, clear_index, embedded_texts, planned_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,16 +24,22 @@ def test_cold_build_embeds_every_chunk_and_feeds_the_raw_comparison(tmp_path: Pa
     assert build.embedded == len(texts) == build.chunks  # nothing came from the cache
     assert (tmp_path / "idx" / "keep.txt").exists()  # clearing touches index files only
 
-    speed = measure_indexing("hash", engine.embedder, texts, build)
+    assert planned_texts(load_corpus(settings.corpus), settings) == texts
+
+    raw = time_raw(raw_encoder("hash"), texts)
+    speed = indexing_speed(engine.embedder, texts, build, [raw])
     assert speed.texts == len(texts)
     assert speed.unit == "characters" and speed.tokens == sum(len(t) for t in texts)
-    assert speed.ratio == pytest.approx(speed.raw_seconds / speed.build_seconds)
+    assert speed.ratio == pytest.approx(raw / build.seconds)
 
 
 def test_ratio_is_raw_time_over_build_time() -> None:
-    speed = IndexingSpeed(10, 1000, "tokens", build_seconds=2.0, embed_seconds=1.5, raw_seconds=1.6)
+    speed = IndexingSpeed(
+        10, 1000, "tokens", build_seconds=2.0, embed_seconds=1.5, raw_runs=(1.5, 1.7)
+    )
+    assert speed.raw_seconds == pytest.approx(1.6)  # the mean of the runs around the build
     assert speed.indexing_per_second == 500
-    assert speed.raw_per_second == 625
+    assert speed.raw_per_second == pytest.approx(625)
     assert speed.ratio == pytest.approx(0.8)
 
 

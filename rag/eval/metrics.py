@@ -36,6 +36,7 @@ class Outcome:
     answered: bool
     latency_ms: float
     support: float | None = None
+    retrieval_ms: float | None = None  # engine systems: the search alone, without the model
 
 
 @dataclass(frozen=True)

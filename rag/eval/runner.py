@@ -11,6 +11,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.corpus import load_corpus
+from rag.documents import Article
 from rag.embeddings import Embedder, make_embedder
 from rag.engine import RagEngine
 from rag.eval.cmrc import load_cmrc, write_corpus
@@ -18,7 +19,15 @@ from rag.eval.environment import Environment, describe, load_average
 from rag.eval.metrics import Outcome, Scores, score, score_by_type
 from rag.eval.peer import LangChainPeer
 from rag.eval.questions import Question, QuestionSetError, check_questions, load_questions
-from rag.eval.speed import HttpSpeed, IndexingSpeed, measure_http, measure_indexing
+from rag.eval.speed import (
+    HttpSpeed,
+    IndexingSpeed,
+    indexing_speed,
+    measure_http,
+    raw_encoder,
+    time_queries,
+    time_raw,
+)
 from rag.eval.sweeps import Sweeps, run_sweeps
 from rag.eval.systems import (
     BuildStats,
@@ -29,6 +38,7 @@ from rag.eval.systems import (
     document_relevance,
     embedded_texts,
     evidence_relevance,
+    planned_texts,
     run_system,
 )
 from rag.retrieval import Mode
@@ -92,6 +102,7 @@ class EvalResult:
     cmrc: Comparison | None = None
     http: HttpSpeed | None = None
     sweeps: Sweeps | None = None
+    query_embedding_ms: list[float] = field(default_factory=list)  # bare model, per question
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def to_json(self) -> dict[str, Any]:
@@ -110,11 +121,9 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         shown = "; ".join(problems[:5])
         raise QuestionSetError(f"{options.questions}: {len(problems)} problems: {shown}")
 
-    say(f"seeds: building the index from scratch in {options.index_root / 'seeds'}")
     seed_settings = settings.model_copy(update={"index_dir": options.index_root / "seeds"})
-    engine, build = build_engine(seed_settings, settings.corpus, cold=True)
-    say(f"seeds: {build.chunks} chunks in {build.seconds:.1f} s; timing the raw embedder")
-    indexing = measure_indexing(settings.embedder, engine.embedder, embedded_texts(engine), build)
+    engine, build, indexing = timed_build(seed_settings, articles, say)
+    query_ms = time_queries(engine.embedder, [q.question for q in questions])
     peer = make_peer(settings, options.k)
     say("seeds: building the LangChain peer")
     peer_build = peer.build(articles)
@@ -144,8 +153,32 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         cmrc=cmrc,
         http=http,
         sweeps=sweeps,
+        query_embedding_ms=query_ms,
         load_average_end=load_average(),
     )
+
+
+def timed_build(
+    settings: Settings, articles: Sequence[Article], say: Log
+) -> tuple[RagEngine, BuildStats, IndexingSpeed]:
+    """A cold build of the seed index, bracketed by two timings of the bare model.
+
+    The bare model runs on the texts the build will embed just before it and on the texts it
+    did embed just after, so a change in background load during the run shows up as a gap
+    between the two rather than as a skewed ratio.
+    """
+    encode = raw_encoder(settings.embedder)
+    planned = planned_texts(articles, settings)
+    say(f"seeds: timing the bare model on {len(planned)} texts")
+    raw = [time_raw(encode, planned)]
+    say(f"seeds: building the index from scratch in {settings.index_dir}")
+    engine, build = build_engine(settings, settings.corpus, cold=True)
+    texts = embedded_texts(engine)
+    if texts != planned:  # the plan missed: only the run on the built texts counts
+        raw = []
+    say(f"seeds: {build.chunks} chunks in {build.seconds:.1f} s; timing the bare model again")
+    raw.append(time_raw(encode, texts))
+    return engine, build, indexing_speed(engine.embedder, texts, build, raw)
 
 
 def make_peer(settings: Settings, k: int) -> LangChainPeer:

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from rag.embeddings import DEFAULT_EMBEDDER, Embedder, make_embedder
 from rag.eval.systems import BuildStats
+from rag.normalize import normalize
 
 HTTP_CONCURRENCY = (1, 8, 32)
 
@@ -33,7 +34,11 @@ class IndexingSpeed:
     unit: str  # "tokens" for the bundled model, "characters" for embedders without a tokenizer
     build_seconds: float
     embed_seconds: float | None
-    raw_seconds: float
+    raw_runs: tuple[float, ...]  # the bare model, timed just before and just after the build
+
+    @property
+    def raw_seconds(self) -> float:
+        return sum(self.raw_runs) / len(self.raw_runs) if self.raw_runs else 0.0
 
     @property
     def indexing_per_second(self) -> float:
@@ -61,24 +66,36 @@ def raw_encoder(spec: str) -> Callable[[list[str]], object]:
     return lambda texts: embedder.embed_passages(texts)
 
 
-def measure_indexing(
-    spec: str, embedder: Embedder, texts: Sequence[str], build: BuildStats
-) -> IndexingSpeed:
-    """Time the raw model on ``texts`` (the build's embedded texts) right after the build."""
-    count = getattr(embedder, "count_tokens", None)
-    tokens = sum(count(t) for t in texts) if count else sum(len(t) for t in texts)
-    encode = raw_encoder(spec)
+def time_raw(encode: Callable[[list[str]], object], texts: Sequence[str]) -> float:
     started = time.perf_counter()
     encode(list(texts))
-    raw_seconds = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def indexing_speed(
+    embedder: Embedder, texts: Sequence[str], build: BuildStats, raw_runs: Sequence[float]
+) -> IndexingSpeed:
+    """Throughputs over ``texts``, counted in model tokens when the embedder can count them."""
+    count = getattr(embedder, "count_tokens", None)
+    tokens = sum(count(t) for t in texts) if count else sum(len(t) for t in texts)
     return IndexingSpeed(
         texts=len(texts),
         tokens=tokens,
         unit="tokens" if count else "characters",
         build_seconds=build.seconds,
         embed_seconds=build.embed_seconds,
-        raw_seconds=raw_seconds,
+        raw_runs=tuple(raw_runs),
     )
+
+
+def time_queries(embedder: Embedder, questions: Sequence[str]) -> list[float]:
+    """Milliseconds of one bare query embedding per question (no memo in between)."""
+    out = []
+    for q in questions:
+        started = time.perf_counter()
+        embedder.embed_query(normalize(q))
+        out.append((time.perf_counter() - started) * 1000)
+    return out
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             "build_seconds": run.build.seconds,
             "chunks": run.build.chunks,
             "chunks_per_second": run.build.chunks_per_second,
+            "retrieval_p50_ms": percentile(
+                [o.retrieval_ms for o in run.outcomes if o.retrieval_ms is not None], 50
+            ),
             "by_type": {t: s.flat() for t, s in run.by_type.items()},
         }
     return {
@@ -56,9 +59,14 @@ def result_json(result: EvalResult) -> dict[str, Any]:
         "speed": {
             "indexing": {
                 **asdict(result.indexing),
+                "raw_seconds": result.indexing.raw_seconds,
                 "indexing_per_second": result.indexing.indexing_per_second,
                 "raw_per_second": result.indexing.raw_per_second,
                 "ratio": result.indexing.ratio,
+            },
+            "query_embedding_ms": {
+                "p50": percentile(result.query_embedding_ms, 50),
+                "p95": percentile(result.query_embedding_ms, 95),
             },
             "http": asdict(result.http) if result.http else None,
         },

@@ -230,18 +230,25 @@ def threshold_sweep(
     return rows, method
 
 
-def favoured(rows: Sequence[SweepRow], keys: Sequence[str]) -> SweepRow | None:
-    """The row that is best on ``keys`` in order (ties go to the earlier key, then the default).
+def favoured(
+    rows: Sequence[SweepRow], keys: Sequence[str], tolerance: float = 0.0
+) -> SweepRow | None:
+    """The row best on ``keys`` in order; ``-metric`` is minimised.
 
-    A key named ``-metric`` is minimised.
+    Rows within ``tolerance`` of the best on a key stay tied for the next key (a gap of one
+    question is noise, not a reason to move a default); a tie left at the end goes to the
+    default, else to the first row.
     """
+    tied = list(rows)
+    for key in keys:
+        sign = -1.0 if key.startswith("-") else 1.0
 
-    def rank(row: SweepRow) -> tuple[float, ...]:
-        values = []
-        for key in keys:
-            sign = -1.0 if key.startswith("-") else 1.0
-            value = row.metrics.get(key.lstrip("-"))
-            values.append(sign * float(value) if value is not None else float("-inf"))
-        return (*values, float(row.default))
+        def value(row: SweepRow, key: str = key, sign: float = sign) -> float:
+            v = row.metrics.get(key.lstrip("-"))
+            return sign * float(v) if v is not None else float("-inf")
 
-    return max(rows, key=rank) if rows else None
+        if not tied:
+            return None
+        best = max(value(r) for r in tied)
+        tied = [r for r in tied if value(r) >= best - tolerance - 1e-9]
+    return next((r for r in tied if r.default), tied[0] if tied else None)

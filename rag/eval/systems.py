@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rag.chunking import embedding_text
+from rag.chunking import ChunkParams, chunk_articles, embedding_text
 from rag.config import Settings
+from rag.documents import Article
 from rag.embeddings import Embedder
 from rag.engine import RagEngine
 from rag.eval.metrics import Outcome, first_relevant
@@ -37,6 +38,7 @@ class Response:
     answered: bool
     latency_ms: float  # question in, answer out
     support: float | None = None
+    retrieval_ms: float | None = None  # the search alone, query vector already computed
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ def run_system(
     for q in questions:
         r = system.respond(q.question, k)
         rank = first_relevant(relevant(q, p) for p in r.passages[:k])
-        outcomes.append(Outcome(q, rank, r.answer, r.answered, r.latency_ms, r.support))
+        outcomes.append(
+            Outcome(q, rank, r.answer, r.answered, r.latency_ms, r.support, r.retrieval_ms)
+        )
         if progress:
             progress(1)
     return outcomes
@@ -107,8 +111,12 @@ class EngineSystem:
         started = time.perf_counter()
         answer = self.engine.ask(question, self.answer_k, retrieval=self.mode, mode="extractive")
         latency_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
         passages = self.retrieve(question, k)
-        return Response(passages, answer.answer, answer.answered, latency_ms, answer.support)
+        retrieval_ms = (time.perf_counter() - started) * 1000
+        return Response(
+            passages, answer.answer, answer.answered, latency_ms, answer.support, retrieval_ms
+        )
 
     def retrieve(self, question: str, k: int) -> tuple[Passage, ...]:
         """The top ``k`` paragraphs, each as its full text (what the answerer reads)."""
@@ -150,6 +158,12 @@ def clear_index(index_dir: Path) -> None:
             shutil.rmtree(path)
         elif path.name.startswith(("manifest.json", "embeddings.sqlite", ".lock")):
             path.unlink()
+
+
+def planned_texts(articles: Sequence[Article], settings: Settings) -> list[str]:
+    """The distinct texts a build with ``settings`` will embed, known before it runs."""
+    params = ChunkParams(size=settings.chunk_size, overlap=settings.chunk_overlap)
+    return list(dict.fromkeys(embedding_text(c) for c in chunk_articles(articles, params)))
 
 
 def embedded_texts(engine: RagEngine) -> list[str]:
