@@ -84,6 +84,7 @@ def write_report(result: EvalResult, path: Path) -> Path:
                 for t in check_targets(result)
             ],
         ),
+        *_latency_note(result),
     ]
     out += _comparison_section(
         "Seed question set", result.seeds, figure["seeds_recall"].name, "answer_hit"
@@ -101,6 +102,22 @@ def write_report(result: EvalResult, path: Path) -> Path:
     out += _method()
     path.write_text("\n".join(out), encoding="utf-8")
     return path
+
+
+def _latency_note(result: EvalResult) -> list[str]:
+    """How much of each p50 is the one query embedding both pipelines must compute."""
+    model = percentile(result.query_embedding_ms, 50)
+    hybrid = result.seeds.systems["hybrid"].scores.latency_p50_ms
+    peer = result.seeds.systems["langchain"].scores.latency_p50_ms
+    if not model or not hybrid or not peer:
+        return []
+    return [
+        f"Latency context: one bare query embedding takes {_f(model, 1)} ms at p50 in this run, "
+        f"{model / hybrid:.0%} of hybrid's p50 ({_f(hybrid, 1)} ms) and {model / peer:.0%} of "
+        f"the peer's ({_f(peer, 1)} ms). Both embed the question once with the same model; that "
+        "shared cost bounds how far apart their p50s can be.",
+        "",
+    ]
 
 
 def _system_row(name: str, s: Scores, build_seconds: float, chunks: int, cps: float) -> list[str]:
