@@ -170,9 +170,9 @@ def serve(
 
 @app.command("eval")
 def eval_(
-    questions: Annotated[
-        Path, typer.Option("--questions", help="Question set (JSONL)")
-    ] = Path("eval/questions.jsonl"),
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL)")] = Path(
+        "eval/questions.jsonl"
+    ),
     index_dir: Annotated[
         Path, typer.Option("--index-dir", help="Where the benchmark builds its own indexes")
     ] = Path("index/eval"),
