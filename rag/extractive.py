@@ -21,19 +21,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from rag.answer import Answer, StreamEvent, abstain, make_citation, stream_finished
-from rag.chunking import split_clauses, split_sentences
+from rag.chunking import split_sentences
 from rag.documents import Article, Paragraph
 from rag.lexical import UNSEEN
-from rag.normalize import normalize
+from rag.normalize import fold, normalize
 from rag.questions import QuestionInfo, analyse
+from rag.quoting import TRAILING, answer_window
 from rag.retrieval import Hit
-from rag.spans import Span, spans_for, unit_class
+from rag.slots import Slot, find_slot
+from rag.span_choice import best_span, strict
+from rag.spans import Span
 from rag.store import IndexSnapshot
-
-MIN_ANSWER_CHARS = 12
-MAX_ANSWER_CHARS = 120
-_OPENERS = "“‘「『《(（\"'"
-_TRAILING = "，,、：:；;"
 
 # Scores a batch of sentences against the question by meaning (cosine similarity);
 # used where words cannot match, i.e. for questions in another language than the sources.
@@ -53,6 +51,7 @@ class _Candidate:
     fits: bool  # the span has the asked unit, title or date precision
     score: float  # for choosing the sentence (not a probability)
     meaning: float = 0.0  # embedding similarity to the question, scaled to 0..1
+    slot: Slot | None = None  # where the question's frame puts the answer in the sentence
 
     @property
     def support(self) -> float:
@@ -101,9 +100,9 @@ class ExtractiveAnswerer:
         best = max(candidates, key=lambda c: c.score)
         if best.support < self.threshold:
             return abstain(question, hits, snap, info, support=best.support)
-        start, end = _answer_window(info, best)
+        start, end = answer_window(info, best.paragraph.text, best.start, best.end, best.span)
         citation = make_citation(1, best.hit, best.paragraph, start, end, snap)
-        text = best.paragraph.text[start:end].rstrip(_TRAILING)
+        text = best.paragraph.text[start:end].rstrip(TRAILING)
         answer = text + "[1]" + ("" if re.search(r"[。！？!?…]$", text) else "。")
         return Answer(
             question=question,
@@ -177,6 +176,7 @@ def _score_paragraph(
     # the article, and its quantities in the paragraph: asking about "2022年" when only
     # "2023年" is given means the fact is not there.
     whole, aliases = _article_text(article)
+    title = normalize(article.title).lower()
     penalty_missing = 1.0
     for name in info.entities:
         if normalize(name).lower() not in whole:
@@ -197,25 +197,38 @@ def _score_paragraph(
             sum(w if t in norm else 0.5 * w if t in previous else 0.0 for t, w in weights.items())
             / total
         )
+        # The article's subject is implicit in each of its sentences: title words cannot tell
+        # them apart, so they count as present in every one when choosing.
+        choosing = (
+            sum(
+                w if t in norm or t in title else 0.5 * w if t in previous else 0.0
+                for t, w in weights.items()
+            )
+            / total
+        )
         previous = norm
         focus = _coverage(info.focus, norm)
-        span, fits = _best_span(info, sentence, norm, weights)
+        focus_choosing = _coverage(info.focus, f"{norm} {title}")
+        slot = find_slot(info.frame, fold(sentence)) if info.frame else None
+        span, fits = best_span(info, sentence, norm, weights, title, slot)
         penalty = penalty_missing
         if info.wants_span and not fits:
-            penalty *= 0.25 if span is None or _strict(info) else 0.7
+            penalty *= 0.25 if span is None or strict(info) else 0.7
         in_chunk = hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)
         named = any(d in norm for d in info.dates + info.numbers)
         score = (
-            in_sentence
+            choosing
             + 0.5 * in_context
-            + 0.7 * focus
+            + 0.7 * focus_choosing
             + 0.3 / rank
             + (0.4 if fits else 0.15 if span else 0.0)
             + (0.1 if in_chunk else 0.0)
             + (0.3 if named else 0.0)
         )
         lexical = 0.0 if info.english else 0.4 * in_sentence + 0.3 * in_context + 0.3 * focus
-        out.append(_Candidate(hit, rank, paragraph, s, e, lexical, penalty, span, fits, score))
+        out.append(
+            _Candidate(hit, rank, paragraph, s, e, lexical, penalty, span, fits, score, slot=slot)
+        )
     return out
 
 
@@ -240,109 +253,3 @@ def _article_text(article: Article) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 def _coverage(terms: Sequence[str], text: str) -> float:
     return sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
-
-
-def _strict(info: QuestionInfo) -> bool:
-    """Whether a span of the wrong unit or title cannot be the answer at all."""
-    return info.explicit_unit or bool(info.roles) or info.granularity != "any"
-
-
-def _fits(info: QuestionInfo, span: Span) -> bool:
-    if info.qtype == "number" and info.unit is not None:
-        return unit_class(span.unit) == unit_class(info.unit)
-    if info.qtype == "date":
-        if info.granularity == "day":
-            return "日" in span.text
-        if info.granularity == "year":
-            return "年" in span.text
-    if info.roles and info.qtype in ("person", "org"):
-        return bool(set(span.roles) & set(info.roles))
-    return True
-
-
-def _best_span(
-    info: QuestionInfo, sentence: str, norm: str, weights: dict[str, float]
-) -> tuple[Span | None, bool]:
-    """The span nearest the question's words, preferring one that fits; and whether it fits."""
-    if not info.wants_span:
-        return None, False
-    # A figure the question itself states ("20个方向里有几个…") is not its answer.
-    spans = [sp for sp in spans_for(info.qtype, sentence) if not _restates(info, sp)]
-    if not spans:
-        return None, False
-    words = [t for t in info.focus or info.terms if len(t) >= 2] or list(info.terms)
-    anchors = {t: [(m.start(), m.end()) for m in re.finditer(re.escape(t), norm)] for t in words}
-
-    def closeness(span: Span) -> float:
-        # Each question word pulls the span by its IDF, less with distance. Chinese puts the
-        # predicate before the figure ("总量达到80家"), so a span just after a word is closer
-        # than one just before it.
-        pull = 0.0
-        for t, places in anchors.items():
-            if places:
-                d = min(
-                    span.start - e if span.start >= e else 1.5 * max(s - span.end, 0) + 1
-                    for s, e in places
-                )
-                pull += weights.get(t, 1.0) / (1 + d / 4)
-        return pull - (0 if _fits(info, span) else 1000)
-
-    best = max(spans, key=closeness)
-    return best, _fits(info, best)
-
-
-def _restates(info: QuestionInfo, span: Span) -> bool:
-    digits = re.findall(r"\d+(?:\.\d+)?", span.text)
-    return bool(digits) and all(d in info.numbers for d in digits)
-
-
-def _answer_window(info: QuestionInfo, best: _Candidate) -> tuple[int, int]:
-    """Shortest clause run of the sentence around the span (or the densest run without one)."""
-    text = best.paragraph.text
-    clauses = split_clauses(text, best.start, best.end)
-    if best.span is None:
-        if best.end - best.start <= MAX_ANSWER_CHARS:
-            return _trim(text, best.start, best.end)
-        return _trim(text, *_densest(info, text, clauses))
-    s, e = best.start + best.span.start, best.start + best.span.end
-    i = next(k for k, (cs, ce) in enumerate(clauses) if cs <= s < ce)
-    j = next((k for k, (cs, ce) in enumerate(clauses) if cs < e <= ce), i)
-    # Widen to a readable answer, towards the neighbour that shares more of the question.
-    while clauses[j][1] - clauses[i][0] < MIN_ANSWER_CHARS and (i > 0 or j + 1 < len(clauses)):
-        left = _clause_hits(info, text, clauses[i - 1]) if i > 0 else -1
-        right = _clause_hits(info, text, clauses[j + 1]) if j + 1 < len(clauses) else -1
-        if left >= right:
-            i -= 1
-        else:
-            j += 1
-    return _trim(text, clauses[i][0], clauses[j][1])
-
-
-def _clause_hits(info: QuestionInfo, text: str, clause: tuple[int, int]) -> int:
-    window = normalize(text[clause[0] : clause[1]]).lower()
-    return sum(1 for t in info.terms if t in window)
-
-
-def _densest(info: QuestionInfo, text: str, clauses: list[tuple[int, int]]) -> tuple[int, int]:
-    best, best_hits = (clauses[0][0], min(clauses[-1][1], clauses[0][0] + MAX_ANSWER_CHARS)), -1
-    for i in range(len(clauses)):
-        j = i
-        while j + 1 < len(clauses) and clauses[j + 1][1] - clauses[i][0] <= MAX_ANSWER_CHARS:
-            j += 1
-        hits = _clause_hits(info, text, (clauses[i][0], clauses[j][1]))
-        if hits > best_hits:
-            best, best_hits = (clauses[i][0], clauses[j][1]), hits
-    return best
-
-
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    """Drop a dangling opening quote and trailing commas from a quote (still verbatim)."""
-    while e > s and text[e - 1] in _TRAILING:
-        e -= 1
-    if s < e and text[s] in _OPENERS:
-        closer = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "(": ")", "（": "）"}.get(
-            text[s], text[s]
-        )
-        if closer not in text[s + 1 : e]:
-            s += 1
-    return s, e

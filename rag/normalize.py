@@ -61,5 +61,15 @@ def normalize(text: str) -> str:
     return _WS.sub(" ", to_simplified(half_width(text))).strip()
 
 
+def fold(text: str) -> str:
+    """Width, script and case folded, keeping every character's offset, so that what is
+    found in the folded text can be cut from the original (script conversion that would
+    change the length is skipped)."""
+    folded = to_simplified(half_width(text)).lower()
+    if len(folded) != len(text):
+        folded = half_width(text).lower()
+    return folded if len(folded) == len(text) else text
+
+
 def has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from rag.lexical import in_dictionary, token_spans, tokenize
 from rag.normalize import has_cjk, normalize
+from rag.slots import Frame, frame
 from rag.spans import ROLES, tagged_words
 
 QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
@@ -40,7 +41,7 @@ _ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "place",
         re.compile(
-            r"哪里|哪儿|什么地方|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
+            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
         ),
     ),
 ]
@@ -184,6 +185,7 @@ class QuestionInfo:
     roles: tuple[str, ...] = ()
     granularity: Literal["year", "day", "any"] = "any"
     explicit_unit: bool = False
+    frame: Frame | None = None  # the question's words around its question word
 
     @property
     def wants_span(self) -> bool:
@@ -218,6 +220,7 @@ def analyse(question: str) -> QuestionInfo:
         roles=_roles(text, qtype) if qtype in ("person", "org") else (),
         granularity=granularity,
         explicit_unit=explicit,
+        frame=None if english else frame(text.lower()),
     )
 
 

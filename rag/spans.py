@@ -191,7 +191,7 @@ def duration_spans(text: str) -> list[Span]:
 
 def person_spans(text: str) -> list[Span]:
     out = [
-        Span(m.start(2), m.end(2), m.group(2), "person", roles=_roles_before(text, m.start(2)))
+        Span(m.start(2), m.end(2), m.group(2), "person", roles=roles_before(text, m.start(2)))
         for m in PERSON.finditer(text)
     ]
     for pattern, role in ((PHOTOGRAPHER, "摄"), (PROVIDER, "供图")):
@@ -203,13 +203,13 @@ def person_spans(text: str) -> list[Span]:
     for word, flag, start in tagged_words(text):
         if flag == "nr" and word not in taken and 2 <= len(word) <= 4:
             out.append(
-                Span(start, start + len(word), word, "person", roles=_roles_before(text, start))
+                Span(start, start + len(word), word, "person", roles=roles_before(text, start))
             )
             taken.add(word)
     return out
 
 
-def _roles_before(text: str, start: int) -> tuple[str, ...]:
+def roles_before(text: str, start: int) -> tuple[str, ...]:
     """Titles in the run of words right before a name, back to the previous comma."""
     lo = max(text.rfind(c, 0, start) for c in "，,。；;：:“”")
     return tuple(m.group(0) for m in _ROLE_ANY.finditer(text, lo + 1, start))

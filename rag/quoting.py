@@ -1,0 +1,82 @@
+"""How much of the chosen sentence to quote: the shortest readable clause run around the span."""
+
+from __future__ import annotations
+
+from rag.chunking import split_clauses
+from rag.normalize import normalize
+from rag.questions import QuestionInfo
+from rag.spans import Span
+
+MIN_ANSWER_CHARS = 12
+MAX_ANSWER_CHARS = 120
+_OPENERS = "“‘「『《(（\"'"
+TRAILING = "，,、：:；;"
+
+
+def answer_window(
+    info: QuestionInfo, text: str, start: int, end: int, span: Span | None
+) -> tuple[int, int]:
+    """The part of the sentence ``text[start:end]`` to quote: the shortest clause run around
+    the span (offsets within the sentence), or the densest run when there is none."""
+    clauses = split_clauses(text, start, end)
+    if span is None:
+        if end - start <= MAX_ANSWER_CHARS:
+            return _trim(text, start, end)
+        return _trim(text, *_densest(info, text, clauses))
+    s, e = start + span.start, start + span.end
+    i = next(k for k, (cs, ce) in enumerate(clauses) if cs <= s < ce)
+    j = next((k for k, (cs, ce) in enumerate(clauses) if cs < e <= ce), i)
+    # Widen to a readable answer, towards the neighbour that shares more of the question.
+    while clauses[j][1] - clauses[i][0] < MIN_ANSWER_CHARS and (i > 0 or j + 1 < len(clauses)):
+        left = _clause_hits(info, text, clauses[i - 1]) if i > 0 else -1
+        right = _clause_hits(info, text, clauses[j + 1]) if j + 1 < len(clauses) else -1
+        if left >= right:
+            i -= 1
+        else:
+            j += 1
+    # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
+    while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
+        i -= 1
+    while (
+        j + 1 < len(clauses) and _enumerates(text, clauses[j]) and _fits_window(clauses, i, j + 1)
+    ):
+        j += 1
+    return _trim(text, clauses[i][0], clauses[j][1])
+
+
+def _enumerates(text: str, clause: tuple[int, int]) -> bool:
+    return text[clause[1] - 1] == "、"
+
+
+def _fits_window(clauses: list[tuple[int, int]], i: int, j: int) -> bool:
+    return clauses[j][1] - clauses[i][0] <= MAX_ANSWER_CHARS
+
+
+def _clause_hits(info: QuestionInfo, text: str, clause: tuple[int, int]) -> int:
+    window = normalize(text[clause[0] : clause[1]]).lower()
+    return sum(1 for t in info.terms if t in window)
+
+
+def _densest(info: QuestionInfo, text: str, clauses: list[tuple[int, int]]) -> tuple[int, int]:
+    best, best_hits = (clauses[0][0], min(clauses[-1][1], clauses[0][0] + MAX_ANSWER_CHARS)), -1
+    for i in range(len(clauses)):
+        j = i
+        while j + 1 < len(clauses) and clauses[j + 1][1] - clauses[i][0] <= MAX_ANSWER_CHARS:
+            j += 1
+        hits = _clause_hits(info, text, (clauses[i][0], clauses[j][1]))
+        if hits > best_hits:
+            best, best_hits = (clauses[i][0], clauses[j][1]), hits
+    return best
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """Drop a dangling opening quote and trailing commas from a quote (still verbatim)."""
+    while e > s and text[e - 1] in TRAILING:
+        e -= 1
+    if s < e and text[s] in _OPENERS:
+        closer = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "(": ")", "（": "）"}.get(
+            text[s], text[s]
+        )
+        if closer not in text[s + 1 : e]:
+            s += 1
+    return s, e

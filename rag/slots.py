@@ -1,0 +1,135 @@
+"""Where in a sentence the answer sits: the slot framed by the question's own words.
+
+A question is a statement with a hole in it: "公园是由谁捐献土地建造的" reads "…由 _ 捐献土地
+建造…". A sentence that holds the words on both sides of the hole, close together, holds the
+answer between them ("公园由泰国国家铁路局捐献土地建造"). One side is enough when the other
+is missing from the sentence: the answer then runs from that side to the clause break
+("分布在 _" → "分布在俄罗斯、日本、朝鲜等地，…").
+
+This needs no name tagger, so it finds the transliterated names, titles and organisations
+that jieba's tagger misses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). "为什么",
+# "如何" ask for a reason or a manner, which is a clause of its own, not a slot.
+_HOLE = re.compile(
+    r"(?<!为)(?:谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人)"
+)
+_NO_SLOT = re.compile(r"为什么|为何|如何|怎么|怎样|是否|是不是|有没有")
+_TAIL = re.compile(r"[？?！!。.\s]*(?:吗|呢|啊)?[？?！!。.\s]*$")
+# Words at the edge of a slot that belong to the frame, not to the answer.
+_EDGE = "的是为了在于由被将把：:，,、 "
+_BREAK = "，,。；;！!？?：:\n"
+MAX_GAP = 40  # characters between the two sides: further apart, they frame other things
+MAX_SIDE = 12  # characters of the question matched on either side
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The question's words before and after its question word (folded, see ``fold``)."""
+
+    before: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    start: int
+    end: int
+    whole: bool  # every side the question has was found; else one side, to the clause break
+
+
+def frame(question: str) -> Frame | None:
+    """The frame around the question word of a folded question, or None for a question
+    whose answer is not a slot (why, how, yes/no)."""
+    if _NO_SLOT.search(question):
+        return None
+    m = _HOLE.search(question)
+    if m is None:
+        return None
+    before = question[: m.start()].strip()
+    after = _TAIL.sub("", question[m.end() :]).strip()
+    if not before and not after:
+        return None
+    return Frame(before[-MAX_SIDE:], after[:MAX_SIDE])
+
+
+def find_slot(f: Frame, text: str) -> Slot | None:
+    """The slot of ``text`` (folded like the question) that the frame points at, if any."""
+    # "主席是谁" is answered by "主席为…" as often as by "主席是…": a copula ending the left
+    # side may differ in the source.
+    lefts = max(
+        _suffix_hits(f.before, text),
+        _suffix_hits(f.before.rstrip("是为"), text),
+        key=lambda hits: _len(hits[0]) if hits else 0,
+    )
+    rights = _prefix_hits(f.after, text)
+    best: tuple[int, int, int] | None = None  # (matched chars, start, end)
+    for ls, le in lefts:
+        for rs, re_ in rights:
+            if le < rs <= le + MAX_GAP and not any(c in _BREAK for c in text[le:rs]):
+                matched = (le - ls) + (re_ - rs)
+                if (le - ls) + (re_ - rs) >= 3 and (best is None or matched > best[0]):
+                    best = (matched, le, rs)
+    if best is not None:
+        return _trimmed(text, best[1], best[2], True)
+    # One side: the longer match wins; the hole runs to the clause break on the other side.
+    left = max(lefts, key=lambda s: s[1] - s[0], default=None)
+    right = max(rights, key=lambda s: s[1] - s[0], default=None)
+    if left is not None and _len(left) >= 2 and (right is None or _len(left) >= _len(right)):
+        end = left[1]
+        while end < len(text) and text[end] not in _BREAK:
+            end += 1
+        return _trimmed(text, left[1], end, not f.after and _enough(left, f.before))
+    if right is not None and _len(right) >= 2:
+        start = right[0]
+        while start > 0 and text[start - 1] not in _BREAK:
+            start -= 1
+        return _trimmed(text, start, right[0], not f.before and _enough(right, f.after))
+    return None
+
+
+def _len(span: tuple[int, int]) -> int:
+    return span[1] - span[0]
+
+
+def _enough(match: tuple[int, int], side: str) -> bool:
+    """One side alone frames the answer if enough of it was found: two characters ("海关")
+    turn up anywhere."""
+    return _len(match) >= min(3, len(side))
+
+
+def _suffix_hits(words: str, text: str) -> list[tuple[int, int]]:
+    """Where the longest tail of ``words`` found in ``text`` occurs (1 character at least)."""
+    for n in range(len(words), 0, -1):
+        hits = _all(words[-n:], text)
+        if hits:
+            return hits
+    return []
+
+
+def _prefix_hits(words: str, text: str) -> list[tuple[int, int]]:
+    for n in range(len(words), 0, -1):
+        hits = _all(words[:n], text)
+        if hits:
+            return hits
+    return []
+
+
+def _all(needle: str, text: str) -> list[tuple[int, int]]:
+    if not needle.strip():
+        return []
+    return [(m.start(), m.start() + len(needle)) for m in re.finditer(re.escape(needle), text)]
+
+
+def _trimmed(text: str, start: int, end: int, whole: bool) -> Slot | None:
+    while start < end and text[start] in _EDGE:
+        start += 1
+    while end > start and text[end - 1] in _EDGE:
+        end -= 1
+    return Slot(start, end, whole) if end > start else None
