@@ -29,7 +29,7 @@ from rag.questions import QuestionInfo, analyse
 from rag.quoting import TRAILING, answer_window
 from rag.retrieval import Hit
 from rag.slots import Slot, find_slot
-from rag.span_choice import best_span, strict
+from rag.span_choice import best_span, longest_part, strict
 from rag.spans import Span
 from rag.store import IndexSnapshot
 
@@ -199,9 +199,10 @@ def _score_paragraph(
         )
         # The article's subject is implicit in each of its sentences: title words cannot tell
         # them apart, so they count as present in every one when choosing.
+        # A word the sentence puts otherwise ("树叶" / "其叶", "担任" / "任") counts in part.
         choosing = (
             sum(
-                w if t in norm or t in title else 0.5 * w if t in previous else 0.0
+                w if t in norm or t in title else 0.5 * w if t in previous else w * _part(t, norm)
                 for t, w in weights.items()
             )
             / total
@@ -249,6 +250,11 @@ def _article_text(article: Article) -> tuple[str, tuple[tuple[str, str], ...]]:
         _article_cache.clear()
     _article_cache[id(article)] = (article, text, aliases)
     return text, aliases
+
+
+def _part(word: str, text: str) -> float:
+    part = longest_part(word, text)
+    return 0.5 * len(part) / len(word) if part else 0.0
 
 
 def _coverage(terms: Sequence[str], text: str) -> float:

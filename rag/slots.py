@@ -107,7 +107,7 @@ def _enough(match: tuple[int, int], side: str) -> bool:
 def _suffix_hits(words: str, text: str) -> list[tuple[int, int]]:
     """Where the longest tail of ``words`` found in ``text`` occurs (1 character at least)."""
     for n in range(len(words), 0, -1):
-        hits = _all(words[-n:], text)
+        hits = occurrences(words[-n:], text)
         if hits:
             return hits
     return []
@@ -115,16 +115,22 @@ def _suffix_hits(words: str, text: str) -> list[tuple[int, int]]:
 
 def _prefix_hits(words: str, text: str) -> list[tuple[int, int]]:
     for n in range(len(words), 0, -1):
-        hits = _all(words[:n], text)
+        hits = occurrences(words[:n], text)
         if hits:
             return hits
     return []
 
 
-def _all(needle: str, text: str) -> list[tuple[int, int]]:
-    if not needle.strip():
+def occurrences(needle: str, text: str) -> list[tuple[int, int]]:
+    """Every occurrence of ``needle`` in ``text`` (overlapping ones included)."""
+    if not needle.strip() or needle not in text:
         return []
-    return [(m.start(), m.start() + len(needle)) for m in re.finditer(re.escape(needle), text)]
+    hits = []
+    i = text.find(needle)
+    while i >= 0:
+        hits.append((i, i + len(needle)))
+        i = text.find(needle, i + 1)
+    return hits
 
 
 def _trimmed(text: str, start: int, end: int, whole: bool) -> Slot | None:

@@ -11,7 +11,7 @@ import re
 
 from rag.normalize import normalize
 from rag.questions import QuestionInfo
-from rag.slots import Slot
+from rag.slots import Slot, occurrences
 from rag.spans import Span, roles_before, spans_for, unit_class
 
 # How strongly a slot framed by the question's words draws the candidate spans inside it.
@@ -53,10 +53,10 @@ def best_span(
     if not spans:
         return (framed, True) if framed else (None, False)
     words = [t for t in info.focus or info.terms if len(t) >= 2] or list(info.terms)
-    anchors = {t: _places(t, norm) for t in words}
+    anchors = {t: occurrences(t, norm) for t in words}
     # A word the sentence puts otherwise ("弟弟" / "弟为") still anchors by its longest part.
-    partial = {t: _longest_part(t, norm) for t, places in anchors.items() if not places}
-    anchors.update({p: _places(p, norm) for p in partial.values() if p})
+    partial = {t: longest_part(t, norm) for t, places in anchors.items() if not places}
+    anchors.update({p: occurrences(p, norm) for p in partial.values() if p})
     weights = {**weights, **{p: 0.5 * weights.get(t, 1.0) for t, p in partial.items() if p}}
 
     def closeness(span: Span) -> float:
@@ -88,11 +88,8 @@ def best_span(
     return best, fitting
 
 
-def _places(word: str, text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(re.escape(word), text)]
-
-
-def _longest_part(word: str, text: str) -> str | None:
+def longest_part(word: str, text: str) -> str | None:
+    """The longest proper part of ``word`` that occurs in ``text``."""
     for n in range(len(word) - 1, 0, -1):
         for i in range(len(word) - n + 1):
             if word[i : i + n] in text:
