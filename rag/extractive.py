@@ -26,7 +26,7 @@ from rag.documents import Article, Paragraph
 from rag.lexical import UNSEEN
 from rag.normalize import fold, normalize
 from rag.questions import QuestionInfo, analyse
-from rag.quoting import TRAILING, answer_window
+from rag.quoting import TRAILING, answer_window, with_cause
 from rag.retrieval import Hit
 from rag.slots import Slot, find_slot
 from rag.span_choice import best_span, longest_part, strict
@@ -101,6 +101,8 @@ class ExtractiveAnswerer:
         if best.support < self.threshold:
             return abstain(question, hits, snap, info, support=best.support)
         start, end = answer_window(info, best.paragraph.text, best.start, best.end, best.span)
+        if info.reason:
+            start, end = with_cause(best.paragraph.text, (best.start, best.end), (start, end))
         citation = make_citation(1, best.hit, best.paragraph, start, end, snap)
         text = best.paragraph.text[start:end].rstrip(TRAILING)
         answer = text + "[1]" + ("" if re.search(r"[。！？!?…]$", text) else "。")

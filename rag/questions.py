@@ -8,7 +8,7 @@ from typing import Literal
 
 from rag.lexical import in_dictionary, token_spans, tokenize
 from rag.normalize import has_cjk, normalize
-from rag.slots import Frame, frame
+from rag.slots import WHY, Frame, frame
 from rag.spans import ROLES, tagged_words
 
 QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
@@ -186,6 +186,7 @@ class QuestionInfo:
     granularity: Literal["year", "day", "any"] = "any"
     explicit_unit: bool = False
     frame: Frame | None = None  # the question's words around its question word
+    reason: bool = False  # asks why
 
     @property
     def wants_span(self) -> bool:
@@ -221,6 +222,7 @@ def analyse(question: str) -> QuestionInfo:
         granularity=granularity,
         explicit_unit=explicit,
         frame=None if english else frame(text.lower()),
+        reason=bool(WHY.search(text)),
     )
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from rag.chunking import split_clauses
+import re
+
+from rag.chunking import split_clauses, split_sentences
 from rag.normalize import normalize
 from rag.questions import QuestionInfo
 from rag.spans import Span
 
+# A sentence that opens with a consequence ("因此它被称为笨蛋水果"), or gives no cause at all,
+# answers "why" together with the sentence before it, where narration puts the cause.
+_CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|故|从而|遂|结果|由此|为此)")
+_CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
 MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
 _OPENERS = "“‘「『《(（\"'"
@@ -80,3 +86,17 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
         if closer not in text[s + 1 : e]:
             s += 1
     return s, e
+
+
+def with_cause(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
+    """For a "why" question: the quote, extended back over the sentence before when the
+    chosen sentence states only the consequence."""
+    start, end = sentence
+    if not _consequence_only(text[start:end]):
+        return window
+    before = [s for s, e in split_sentences(text) if e <= start]
+    return (before[-1], window[1]) if before else window
+
+
+def _consequence_only(sentence: str) -> bool:
+    return bool(_CONSEQUENCE.match(sentence)) or not _CAUSE.search(sentence)

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 
 # Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). "为什么",
 # "如何" ask for a reason or a manner, which is a clause of its own, not a slot.
-_HOLE = re.compile(
-    r"(?<!为)(?:谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人)"
+# "为什么" asks why, but "称之为什么" / "作为什么" ask "as what": that 什么 is a hole.
+WHY = re.compile(
+    r"(?<![称之作成视名叫改])为(?:什么|何)|因何|何故|(?:什么|哪些)原因|原因(?:是|有|为)|缘故|\bwhy\b",
+    re.I,
 )
-_NO_SLOT = re.compile(r"为什么|为何|如何|怎么|怎样|是否|是不是|有没有")
+_HOLE = re.compile(r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人")
+_NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
 _TAIL = re.compile(r"[？?！!。.\s]*(?:吗|呢|啊)?[？?！!。.\s]*$")
 # Words at the edge of a slot that belong to the frame, not to the answer.
 _EDGE = "的是为了在于由被将把：:，,、 "
@@ -47,7 +50,7 @@ class Slot:
 def frame(question: str) -> Frame | None:
     """The frame around the question word of a folded question, or None for a question
     whose answer is not a slot (why, how, yes/no)."""
-    if _NO_SLOT.search(question):
+    if WHY.search(question) or _NO_SLOT.search(question):
         return None
     m = _HOLE.search(question)
     if m is None:

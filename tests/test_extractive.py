@@ -37,6 +37,13 @@ ARTICLES = [
         "自幼博览群书，以诗词见长。",
     },
     {
+        "id": "baobab",
+        "title": "猴面包树",
+        "text": "猴面包树是锦葵科猴面包树属的植物。"
+        "它的果实钙含量比菠菜高50％以上，维生素C含量是单个橙子的三倍。"
+        "因此它有时也被称为笨蛋水果。",
+    },
+    {
         "id": "park",
         "title": "乍都节公园",
         "text": "乍都节公园是泰国曼谷的一座公园。公园由泰国国家铁路局捐献土地建造，于1975年开放。",
@@ -78,6 +85,11 @@ def test_the_name_asked_about_is_not_the_answer(engine: RagEngine) -> None:
 
 def test_the_slot_between_the_question_words_is_the_answer(engine: RagEngine) -> None:
     assert "泰国国家铁路局" in _answer(engine, "乍都节公园是由谁捐献土地建造出来的？")
+
+
+def test_why_quotes_the_cause_before_a_consequence(engine: RagEngine) -> None:
+    answer = _answer(engine, "为什么猴面包树被称为笨蛋水果？")
+    assert "维生素C含量是单个橙子的三倍" in answer and "笨蛋水果" in answer
 
 
 def test_citation_quote_is_verbatim_in_the_cited_paragraph(engine: RagEngine) -> None:

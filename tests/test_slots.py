@@ -16,6 +16,8 @@ from rag.slots import Frame, find_slot, frame
         ("谁饰演的Ember市长？", Frame("", "饰演的ember市长")),
         ("光谷瞪羚企业累计达到多少家？", Frame("光谷瞪羚企业累计达到", "家")),
         ("为什么吉斯伯恩的畜牧业发达？", None),  # a reason is a clause, not a slot
+        ("「碧草如茵」景致形成的原因是什么？", None),
+        ("阿閦佛又称之为什么？", Frame("阿閦佛又称之为", "")),  # "as what", not "why"
         ("会强制所有的参与者都必须裸体吗？", None),
         ("谁？", None),
     ],
