@@ -13,7 +13,8 @@ from rag.spans import ROLES, tagged_words
 
 QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
 
-# Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count).
+# Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
+# "哪几家" asks which ones, not how many).
 _ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "date",
@@ -28,7 +29,7 @@ _ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
-            r"多少|几[个家项名位人次倍座所条台套种批款辆万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
+            r"多少|(?<!哪)几[个家项名位人次倍座所条台套种批款辆万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
         ),
     ),
     ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),

@@ -14,6 +14,7 @@ from rag.questions import QuestionInfo
 from rag.slots import Slot, occurrences
 from rag.spans import Span, roles_before, spans_for, unit_class
 
+COUNTABLE = ("count", "people", "enterprise", "vehicle")
 # How strongly a slot framed by the question's words draws the candidate spans inside it.
 SLOT_PULL = 5.0
 
@@ -25,6 +26,8 @@ def strict(info: QuestionInfo) -> bool:
 
 def fits(info: QuestionInfo, span: Span) -> bool:
     if info.qtype == "number" and info.unit is not None:
+        if info.unit == "个":  # the all-purpose classifier: "几个孩子" is answered by "3名子女"
+            return unit_class(span.unit) in COUNTABLE
         return unit_class(span.unit) == unit_class(info.unit)
     if info.qtype == "date":
         if info.granularity == "day":

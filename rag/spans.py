@@ -10,10 +10,14 @@ from typing import Any
 
 # Units grouped by what they measure; a question asking "多少亿元" accepts any money unit.
 UNIT_CLASSES: dict[str, tuple[str, ...]] = {
-    "money": ("万亿元", "亿美元", "万美元", "亿元", "万元", "千元", "美元", "元", "亿瑞士法郎", "瑞士法郎"),
-    "area": ("平方公里", "平方千米", "万平方米", "平方米", "公顷", "亩"),
-    "weight": ("万吨", "吨", "公斤", "千克", "克"),
-    "length": ("厘米", "毫米", "公里", "千米", "米"),
+    "money": (
+        "万亿元", "亿美元", "万美元", "亿元", "万元", "千元", "美元", "元", "亿瑞士法郎", "瑞士法郎",
+        "美金", "日圆", "日元", "港元", "港币", "欧元", "英镑", "韩元", "卢布", "新台币", "台币", "澳元",
+        "加元", "法郎", "马克", "比索", "里拉",
+    ),
+    "area": ("平方公里", "平方千米", "万平方米", "平方米", "公顷", "亩", "km²", "m²"),
+    "weight": ("万吨", "吨", "公斤", "千克", "克", "kg"),
+    "length": ("厘米", "毫米", "公里", "千米", "米", "cm", "mm", "km"),
     "percent": ("个百分点", "%", "％"),
     "time": ("个工作日", "工作日", "个月", "小时", "分钟", "年", "月", "天", "日", "周"),
     "people": ("万人次", "亿人次", "人次", "万人", "人", "名", "位"),
@@ -39,10 +43,18 @@ NUMBER = re.compile(
     rf"(?:[-—至到~]{_DIGITS}{_MULT}?{_UNIT})?"
     rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?{_SUFFIX}?{_UNIT}?)?"
 )
+_CN_DIGITS = "〇零一二三四五六七八九十百"
+# Calendar dates, and times that are not: a decade (first, or "1990年代" reads as a year), an
+# era year ("大历十四年", "承光元年"), a century, an age ("九岁时"), a period ("孔雀王朝时期").
 DATE = re.compile(
-    r"(?:\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初|上半年|下半年"
-    r"|[一二三四]季度|第[一二三四]季度)?"
+    r"\d{2,4}年代(?:初|末|中期|后期)?"
+    r"|(?:公元前?\d{1,4}|\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初"
+    r"|上半年|下半年|[一二三四]季度|第[一二三四]季度)?"
     r"|\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?"
+    rf"|[\u4e00-\u9fff]{{2}}(?:元|[{_CN_DIGITS}]{{1,3}})年"
+    rf"|(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})世纪(?:[\d{_CN_DIGITS}]+年代)?(?:初|末|中叶|中期|上半叶|下半叶)?"
+    rf"|(?:\d{{1,3}}|[{_CN_DIGITS}]{{1,3}})岁(?:时|那年|起|开始)?"
+    r"|[\u4e00-\u9fff]{2,6}(?:时期|年间|时代|末年|初年)"
 )
 ROLES = [
     "常务副总经理",
@@ -170,7 +182,7 @@ def number_spans(text: str) -> list[Span]:
         unit = _unit_of(s)
         after = text[m.end() : m.end() + 1]
         if unit in ("月", "日") or (
-            unit == "年" and (len(re.sub(r"\D", "", s)) == 4 or after in "月度")
+            unit == "年" and (re.fullmatch(r"\D*\d{4}年", s) or (after and after in "月度"))
         ):
             continue  # a date ("2023年", "2月15日", "8月"), not a quantity ("13个月", "5年")
         out.append(Span(m.start(), m.end(), s, "number", unit))

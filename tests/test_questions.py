@@ -53,6 +53,36 @@ def test_number_spans_keep_units_and_skip_dates() -> None:
     assert unit_class("平方公里") == "area"
 
 
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("卡塞雷斯城是罗马人在公元前25年建立的。", "公元前25年"),
+        ("大历十四年（779年）三月，李忠臣被驱逐", "大历十四年"),
+        ("承光元年，元皇后被释放", "承光元年"),
+        ("兴起于20世纪80年代初", "20世纪80年代初"),
+        ("流行于1990年代末", "1990年代末"),
+        ("自十八岁开始至今", "十八岁开始"),
+        ("成书可能晚至孔雀王朝时期", "晚至孔雀王朝时期"),
+    ],
+)
+def test_times_that_are_not_calendar_dates(text: str, span: str) -> None:
+    assert span in [s.text for s in date_spans(text)]
+
+
+def test_quantities_in_other_currencies_and_latin_units() -> None:
+    assert [(s.text, unit_class(s.unit)) for s in number_spans("婚礼耗资5亿日圆，全长2cm")] == [
+        ("5亿日圆", "money"),
+        ("2cm", "length"),
+    ]
+    # Digits with a multiplier are a quantity, not a year.
+    assert [s.text for s in number_spans("生存了近2,400万年")] == ["近2,400万年"]
+
+
+def test_which_ones_is_not_how_many() -> None:
+    assert analyse("达曼的卫星城有哪几座？").qtype != "number"
+    assert analyse("林永康有几个孩子？").qtype == "number"
+
+
 def test_date_spans() -> None:
     assert [s.text for s in date_spans("2021年11月16日揭牌,今年3月完成,11月下旬到访")] == [
         "2021年11月16日",
