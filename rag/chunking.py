@@ -13,7 +13,8 @@ from rag.documents import Article, Paragraph
 # quotes or brackets that follow it ("…说。”" ends after the quote).
 _SENTENCE_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|\.{3,})[”’」』\"'）)》]*")
 CREDIT_CHARS = 10
-_CLAUSE_END = re.compile(r"[，,、：:][”’」』\"'）)》]*")
+# A colon or ASCII comma before a digit is a ratio or a thousands separator ("1：7", "2,400").
+_CLAUSE_END = re.compile(r"(?:[，、]|[,：:](?!\d))[”’」』\"'）)》]*")
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,8 +197,10 @@ class QuestionInfo:
 def analyse(question: str) -> QuestionInfo:
     text = normalize(question)
     english = not has_cjk(text)
+    reason = bool(WHY.search(text))
     qtype: QType = "other"
-    for name, pattern in _EN_TYPES if english else _ZH_TYPES:
+    # A why question asks for a reason, whatever else it names ("训练时间是别人的一半，为什么…").
+    for name, pattern in () if reason else _EN_TYPES if english else _ZH_TYPES:
         if pattern.search(text):
             qtype = name
             break
@@ -223,7 +225,7 @@ def analyse(question: str) -> QuestionInfo:
         granularity=granularity,
         explicit_unit=explicit,
         frame=None if english else frame(text.lower()),
-        reason=bool(WHY.search(text)),
+        reason=reason,
     )
 
 

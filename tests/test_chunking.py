@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from rag.chunking import ChunkParams, chunk_articles, chunk_paragraph, split_sentences
+from rag.chunking import (
+    ChunkParams,
+    chunk_articles,
+    chunk_paragraph,
+    split_clauses,
+    split_sentences,
+)
 from rag.corpus import parse_plain
 from rag.documents import Paragraph, Piece
 
@@ -71,3 +77,13 @@ def test_chunk_ids_are_stable_and_distinct() -> None:
     again = chunk_articles([a], ChunkParams())
     assert [c.chunk_id for c in first] == [c.chunk_id for c in again]
     assert len({c.chunk_id for c in first}) == 2  # same text, different paragraph
+
+
+def test_clauses_do_not_split_ratios_or_thousands() -> None:
+    text = "男女生比例约为1：7，共有2,400名学生，时间：周一"
+    assert [text[s:e] for s, e in split_clauses(text, 0, len(text))] == [
+        "男女生比例约为1：7，",
+        "共有2,400名学生，",
+        "时间：",
+        "周一",
+    ]

@@ -21,6 +21,7 @@ from rag.spans import date_spans, number_spans, org_spans, person_spans, unit_cl
         ("试验中心由哪家机构牵头建设？", "org", None),
         ("试验中心设在哪里？", "place", None),
         ("光谷出台了什么举措？", "other", None),
+        ("他练水的时间是别人的一半，为什么成绩非凡？", "other", None),  # why, not when
         ("How many gazelle companies does Optics Valley have?", "number", "家"),
         ("How tall is the robot?", "number", "厘米"),
         ("Who took the photo?", "person", None),
