@@ -218,7 +218,8 @@ def _score_paragraph(
         if info.wants_span and not fits:
             penalty *= 0.25 if span is None or strict(info) else 0.7
         in_chunk = hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)
-        named = any(d in norm for d in info.dates + info.numbers)
+        figures = info.dates + info.numbers
+        named = sum(d in norm for d in figures) / len(figures) if figures else 0.0
         score = (
             choosing
             + 0.5 * in_context
@@ -226,7 +227,7 @@ def _score_paragraph(
             + 0.3 / rank
             + (0.4 if fits else 0.15 if span else 0.0)
             + (0.1 if in_chunk else 0.0)
-            + (0.3 if named else 0.0)
+            + 0.3 * named
         )
         lexical = 0.0 if info.english else 0.4 * in_sentence + 0.3 * in_context + 0.3 * focus
         out.append(
