@@ -105,6 +105,8 @@ def test_eval_runs_every_system_and_writes_the_report(
     indexing = data["speed"]["indexing"]
     assert indexing["unit"] == "characters" and indexing["texts"] > 0
     assert data["speed"]["http"] is None
+    assert data["speed"]["search_ms"]["p50"] > 0  # one search per distinct question
+    assert len(data["speed"]["cli_ask_seconds"]) == 3  # `rag ask` ran as a process, and passed
     sweep = data["sweeps"]
     assert [r["abstain_threshold"] for r in sweep["threshold"]] == sorted(
         {0.2, 0.9, data["environment"]["settings"]["abstain_threshold"]}
@@ -112,7 +114,9 @@ def test_eval_runs_every_system_and_writes_the_report(
     assert "agree" in sweep["threshold_method"] or "re-run" in sweep["threshold_method"]
     assert len(sweep["chunking"]) == 1 and len(sweep["fusion"]) == 2  # rrf and weighted
     assert len(sweep["chunking_cmrc"]) == 1 and len(sweep["fusion_cmrc"]) == 2
-    assert {t["name"] for t in data["targets"]} >= {"seeds recall@5", "CMRC containment"}
+    targets = {t["name"]: t for t in data["targets"]}
+    assert set(targets) >= {"seeds recall@5", "CMRC containment", "in-process search p50, ms"}
+    assert targets["HTTP /ask p50 at concurrency 1, ms"]["met"] is None  # not measured here
 
     text = report.read_text(encoding="utf-8")
     assert "rag eval --questions" in text and "--sweep" in text

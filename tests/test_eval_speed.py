@@ -55,8 +55,10 @@ def test_http_latency_against_a_real_server(
     settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
     build_engine(settings, settings.corpus, HashEmbedder())
     questions = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
-    http = measure_http(tmp_path / "idx", questions, concurrency=(2,), log=lambda _: None)
-    assert http.skipped is None
+    http = measure_http(
+        tmp_path / "idx", questions, concurrency=(2,), endpoint="search", log=lambda _: None
+    )
+    assert http.skipped is None and http.endpoint == "search"
     [level] = http.levels
     assert level["concurrency"] == 2 and level["requests"] == 3
     assert level["errors"] == 0, level["error_examples"]

@@ -20,13 +20,16 @@ from rag.eval.metrics import Outcome, Scores, score, score_by_type
 from rag.eval.peer import LangChainPeer
 from rag.eval.questions import Question, QuestionSetError, check_questions, load_questions
 from rag.eval.speed import (
+    HTTP_ENDPOINTS,
     HttpSpeed,
     IndexingSpeed,
     indexing_speed,
     measure_http,
     raw_encoder,
+    time_cli_ask,
     time_queries,
     time_raw,
+    time_searches,
 )
 from rag.eval.sweeps import Sweeps, run_sweeps
 from rag.eval.systems import (
@@ -100,9 +103,11 @@ class EvalResult:
     seeds: Comparison
     indexing: IndexingSpeed
     cmrc: Comparison | None = None
-    http: HttpSpeed | None = None
+    http: list[HttpSpeed] | None = None  # one per endpoint; None when not run
     sweeps: Sweeps | None = None
     query_embedding_ms: list[float] = field(default_factory=list)  # bare model, per question
+    search_ms: list[float] = field(default_factory=list)  # in-process hybrid search, per question
+    cli_ask_seconds: list[float] = field(default_factory=list)  # `rag ask` on a built index
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def to_json(self) -> dict[str, Any]:
@@ -135,9 +140,19 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     cmrc = None
     if options.cmrc:
         cmrc = run_cmrc(options, settings, say)
+    say("seeds: timing in-process searches and `rag ask` on the built index")
+    search_ms = time_searches(
+        RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]
+    )
+    cli_ask = time_cli_ask(seed_settings.index_dir, settings.embedder, questions[0].question)
     http = None
     if options.http:
-        http = measure_http(seed_settings.index_dir, [q.question for q in questions], log=say)
+        http = [
+            measure_http(
+                seed_settings.index_dir, [q.question for q in questions], endpoint=e, log=say
+            )
+            for e in HTTP_ENDPOINTS
+        ]
     sweeps = None
     if options.sweep:
         cmrc_dir = options.index_root / "cmrc" if cmrc else None
@@ -154,6 +169,8 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         http=http,
         sweeps=sweeps,
         query_embedding_ms=query_ms,
+        search_ms=search_ms,
+        cli_ask_seconds=cli_ask,
         load_average_end=load_average(),
     )
 

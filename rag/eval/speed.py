@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from rag.embeddings import DEFAULT_EMBEDDER, Embedder, make_embedder
+from rag.engine import RagEngine
 from rag.eval.systems import BuildStats
 from rag.normalize import normalize
 
 HTTP_CONCURRENCY = (1, 8, 32)
+HTTP_ENDPOINTS = ("search", "ask")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,32 @@ def indexing_speed(
         embed_seconds=build.embed_seconds,
         raw_runs=tuple(raw_runs),
     )
+
+
+def time_searches(engine: RagEngine, questions: Sequence[str], k: int = 5) -> list[float]:
+    """Milliseconds of one in-process hybrid search per distinct question, query embedding
+    included: ``engine`` must not have seen the questions (its query vectors are memoised)."""
+    out = []
+    for q in dict.fromkeys(questions):
+        started = time.perf_counter()
+        engine.search(q, k)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def time_cli_ask(index_dir: Path, embedder: str, question: str, runs: int = 3) -> list[float]:
+    """Wall seconds of ``rag ask`` as a new process on a built index, start-up included."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_LLM_")}
+    env["RAG_EMBEDDER"] = embedder
+    cmd = [sys.executable, "-m", "rag.cli", "ask", question, "--index-dir", str(index_dir)]
+    out = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        out.append(time.perf_counter() - started)
+    return out
 
 
 def time_queries(embedder: Embedder, questions: Sequence[str]) -> list[float]:

@@ -68,7 +68,12 @@ def result_json(result: EvalResult) -> dict[str, Any]:
                 "p50": percentile(result.query_embedding_ms, 50),
                 "p95": percentile(result.query_embedding_ms, 95),
             },
-            "http": asdict(result.http) if result.http else None,
+            "search_ms": {
+                "p50": percentile(result.search_ms, 50),
+                "p95": percentile(result.search_ms, 95),
+            },
+            "cli_ask_seconds": result.cli_ask_seconds,
+            "http": [asdict(h) for h in result.http] if result.http is not None else None,
         },
         "sweeps": None,
         "targets": [asdict(t) for t in check_targets(result)],

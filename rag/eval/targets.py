@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.eval.metrics import percentile
+
 if TYPE_CHECKING:
     from rag.eval.runner import EvalResult
 
@@ -71,8 +73,31 @@ def check_targets(result: EvalResult) -> list[Target]:
             result.indexing.ratio,
             lambda v: v >= 0.8,
         ),
-    ]
+        _check(
+            "in-process search p50, ms",
+            "≤ 30",
+            percentile(result.search_ms, 50),
+            lambda v: v <= 30,
+        ),
+        _check(
+            "`rag ask` on a built index, slowest run, s",
+            "< 3",
+            max(result.cli_ask_seconds) if result.cli_ask_seconds else None,
+            lambda v: v < 3,
+        ),
+        _check("HTTP /search p50 at concurrency 1, ms", "≤ 30", _http_p50(result, "search"), lambda v: v <= 30),
+        _check("HTTP /ask p50 at concurrency 1, ms", "≤ 60", _http_p50(result, "ask"), lambda v: v <= 60),
+    ]  # fmt: skip
     return targets
+
+
+def _http_p50(result: EvalResult, endpoint: str) -> float | None:
+    for http in result.http or []:
+        for level in http.levels:
+            if http.endpoint == endpoint and level.get("concurrency") == 1:
+                value = level.get("p50_ms")
+                return float(value) if value is not None else None
+    return None
 
 
 def _difference(a: float | None, b: float | None) -> float | None:
