@@ -190,6 +190,10 @@ def eval_(
     http: Annotated[
         bool, typer.Option("--http/--no-http", help="Measure `rag serve` over loopback HTTP")
     ] = True,
+    llm: Annotated[
+        bool,
+        typer.Option("--llm/--no-llm", help="Also ask the LLM of RAG_LLM_BASE_URL, when set"),
+    ] = True,
 ) -> None:
     """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
     from rag.eval.report import console_summary, write_report
@@ -202,6 +206,7 @@ def eval_(
         report=None if no_report else report,
         sweep=sweep,
         http=http,
+        llm=llm,
     )
     try:
         result = run_eval(options, _settings())

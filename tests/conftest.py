@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from rag.config import Settings, get_settings
 from rag.embeddings import HashEmbedder
+from tests.fakes import FakeLLM, start_fake_llm
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -90,3 +92,15 @@ def e5_engine(e5_index_dir: Path):  # type: ignore[no-untyped-def]
     from rag.engine import RagEngine
 
     return RagEngine(Settings(index_dir=e5_index_dir, corpus=[SEEDS]))
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    """An OpenAI-compatible chat server on loopback, scripted by the test through the fake."""
+    fake, server = start_fake_llm()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+    assert not fake.errors, fake.errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.eval import sweeps
+from tests.fakes import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = {"bm25", "dense", "hybrid", "langchain"}
@@ -139,3 +141,35 @@ def test_eval_rejects_a_question_set_that_does_not_match_the_corpus(
     result = CliRunner().invoke(app, [*args, "--no-report", "--no-http"])
     assert result.exit_code == 1
     assert "evidence is not verbatim" in result.output
+
+
+def _quote_first_source_and_invent_a_figure(prompt: str) -> str:
+    """One sentence of source [1], verbatim and cited, then a figure that no source holds."""
+    block = prompt.split("[1] ", 1)[1].split("\n\n", 1)[0]
+    text = block.split("\n", 1)[1]
+    first = re.split(r"(?<=[。！？])", text)[0].rstrip("。！？")
+    return f"{first}[1]。另有98765家企业入驻[1]。"
+
+
+def test_eval_asks_the_configured_llm_and_counts_what_verification_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_llm: FakeLLM
+) -> None:
+    fake_llm.answer = _quote_first_source_and_invent_a_figure
+    monkeypatch.setenv("RAG_EMBEDDER", "hash")
+    monkeypatch.setenv("RAG_CORPUS", str(ROOT / "seeds"))
+    monkeypatch.setenv("RAG_LLM_BASE_URL", fake_llm.url)
+    monkeypatch.setenv("RAG_LLM_TIMEOUT", "5")
+    questions = _small_question_set(tmp_path / "q.jsonl")
+    report = tmp_path / "REPORT.md"
+    args = ["eval", "--questions", str(questions), "--index-dir", str(tmp_path / "idx")]
+    result = CliRunner().invoke(app, [*args, "--report", str(report), "--json", "--no-http"])
+    assert result.exit_code == 0, result.output
+
+    llm = json.loads(result.stdout)["systems"]["llm"]
+    totals = llm["verification"]
+    assert totals["answered"] == 7 and len(fake_llm.requests) == 7  # every question, once
+    assert totals["kept"] == 7 and totals["dropped"] == 7  # the invented figure, each time
+    assert "## LLM answers: verification" in report.read_text(encoding="utf-8")
+
+    no_llm = CliRunner().invoke(app, [*args, "--no-report", "--json", "--no-http", "--no-llm"])
+    assert "llm" not in json.loads(no_llm.stdout)["systems"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ class Outcome:
     latency_ms: float
     support: float | None = None
     retrieval_ms: float | None = None  # engine systems: the search alone, without the model
+    details: Mapping[str, Any] = field(default_factory=dict)  # the answerer's diagnostics
 
 
 @dataclass(frozen=True)

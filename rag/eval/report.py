@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.eval.llm_section import llm_section
 from rag.eval.markdown import fmt, table
 from rag.eval.metrics import Scores, contains_answer, percentile
 from rag.eval.plots import latency_distributions, recall_curves, threshold_curve
@@ -83,6 +84,7 @@ def write_report(result: EvalResult, path: Path) -> Path:
         out += _comparison_section(
             "CMRC 2018 trial, open domain", result.cmrc, figure["cmrc_recall"].name, "containment"
         )
+    out += llm_section(result)
     out += speed_section(result)
     if result.sweeps:
         out += sweep_section(result, figure["threshold"].name)

@@ -58,6 +58,7 @@ class EvalOptions:
     report: Path | None = Path("eval/REPORT.md")
     sweep: bool = False
     http: bool = True
+    llm: bool = True  # ask the configured LLM too (RAG_LLM_BASE_URL), as the system "llm"
     k: int = 10  # retrieved texts scored per question (recall@1..k)
     answer_k: int = 5  # paragraphs the answerer reads, as `rag ask` does by default
 
@@ -70,6 +71,7 @@ class EvalOptions:
         args += ["--report", str(self.report)] if self.report else ["--no-report"]
         args += ["--sweep"] if self.sweep else []
         args += [] if self.http else ["--no-http"]
+        args += [] if self.llm else ["--no-llm"]
         return shlex.join(args)
 
 
@@ -257,6 +259,10 @@ def compare(
         EngineSystem(m, RagEngine(settings, embedder=embedder), m, options.answer_k)
         for m in ENGINE_MODES
     ]
+    if options.llm and settings.llm_base_url:
+        llm = RagEngine(settings, embedder=embedder)
+        llm.answerer_for("llm")  # imports LangChain's OpenAI client outside the timing
+        systems.append(EngineSystem("llm", llm, "hybrid", options.answer_k, answer_mode="llm"))
     systems.append(peer)
     peer.respond(questions[0].question, options.k)  # first-call overhead outside the timing
     say(f"  scored pass: {len(systems)} systems x {len(questions)} questions")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from rag.eval.llm_section import verification_totals
 from rag.eval.metrics import percentile
 from rag.eval.targets import check_targets
 
@@ -24,7 +25,7 @@ def _rounded(value: Any, digits: int = 4) -> Any:
 
 
 def comparison_json(comparison: Comparison) -> dict[str, Any]:
-    systems = {}
+    systems: dict[str, dict[str, Any]] = {}
     for name, run in comparison.systems.items():
         systems[name] = {
             **run.scores.flat(),
@@ -36,6 +37,8 @@ def comparison_json(comparison: Comparison) -> dict[str, Any]:
             ),
             "by_type": {t: s.flat() for t, s in run.by_type.items()},
         }
+        if name == "llm":
+            systems[name]["verification"] = verification_totals(run.outcomes)
     return {
         "questions": len(comparison.questions),
         "skipped": comparison.skipped,

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from rag.answer import AnswerMode
 from rag.chunking import ChunkParams, chunk_articles, embedding_text
 from rag.config import Settings
 from rag.documents import Article
@@ -39,6 +40,7 @@ class Response:
     latency_ms: float  # question in, answer out
     support: float | None = None
     retrieval_ms: float | None = None  # the search alone, query vector already computed
+    details: Mapping[str, Any] = field(default_factory=dict)  # the answerer's diagnostics
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ def run_system(
         r = system.respond(q.question, k)
         rank = first_relevant(relevant(q, p) for p in r.passages[:k])
         outcomes.append(
-            Outcome(q, rank, r.answer, r.answered, r.latency_ms, r.support, r.retrieval_ms)
+            Outcome(
+                q, rank, r.answer, r.answered, r.latency_ms, r.support, r.retrieval_ms, r.details
+            )
         )
         if progress:
             progress(1)
@@ -94,28 +98,44 @@ def run_system(
 
 
 class EngineSystem:
-    """The shipped engine with one retrieval mode and its extractive answerer.
+    """The shipped engine with one retrieval mode and one answerer (extractive, or the LLM).
 
     The timed call is :meth:`RagEngine.ask` (retrieve ``answer_k`` paragraphs and answer);
     the ``k`` texts scored for retrieval come from a second, untimed search whose query
     vector is already memoised, so it costs no model call.
     """
 
-    def __init__(self, name: str, engine: RagEngine, mode: Mode, answer_k: int = 5) -> None:
+    def __init__(
+        self,
+        name: str,
+        engine: RagEngine,
+        mode: Mode,
+        answer_k: int = 5,
+        answer_mode: AnswerMode = "extractive",
+    ) -> None:
         self.name = name
         self.engine = engine
         self.mode = mode
         self.answer_k = answer_k
+        self.answer_mode: AnswerMode = answer_mode
 
     def respond(self, question: str, k: int) -> Response:
         started = time.perf_counter()
-        answer = self.engine.ask(question, self.answer_k, retrieval=self.mode, mode="extractive")
+        answer = self.engine.ask(
+            question, self.answer_k, retrieval=self.mode, mode=self.answer_mode
+        )
         latency_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         passages = self.retrieve(question, k)
         retrieval_ms = (time.perf_counter() - started) * 1000
         return Response(
-            passages, answer.answer, answer.answered, latency_ms, answer.support, retrieval_ms
+            passages,
+            answer.answer,
+            answer.answered,
+            latency_ms,
+            answer.support,
+            retrieval_ms,
+            answer.details,
         )
 
     def retrieve(self, question: str, k: int) -> tuple[Passage, ...]:
