@@ -20,7 +20,7 @@ from rag.eval.metrics import (
     segment,
 )
 from rag.eval.questions import Question
-from rag.eval.sweeps import SweepRow, favoured, handled
+from rag.eval.sweeps import SweepRow, favoured, handled, joint
 
 
 def _q(qid: str, qtype: str = "fact", answers: tuple[str, ...] = ("1690家",)) -> Question:
@@ -143,3 +143,34 @@ def test_favoured_treats_gaps_within_the_tolerance_as_ties() -> None:
     assert favoured(rows, ("recall@5", "mrr")) is rows[0]
     # Rows 1 and 2 are one question apart: a tie on both keys; row 3 is three behind.
     assert favoured(rows, ("recall@5", "mrr"), tolerance=1 / 144) is rows[1]
+
+
+def test_joint_counts_questions_handled_in_both_sets() -> None:
+    seeds = [
+        SweepRow(
+            {"chunk_size": 100, "chunk_overlap": 1}, {"handled": 0.5, "recall@5": 1.0, "mrr": 1.0}
+        ),
+        SweepRow(
+            {"chunk_size": 100, "chunk_overlap": 0}, {"handled": 1.0, "recall@5": 1.0, "mrr": 1.0}
+        ),
+        SweepRow(
+            {"chunk_size": 200, "chunk_overlap": 1},
+            {"handled": 0.75, "recall@5": 0.5, "mrr": 0.5},
+            True,
+        ),
+    ]
+    cmrc = [
+        SweepRow({"chunk_size": 100}, {"answer_hit": 0.5, "recall@5": 0.5, "mrr": 0.25}),
+        SweepRow({"chunk_size": 200}, {"answer_hit": 0.75, "recall@5": 1.0, "mrr": 1.0}, True),
+        SweepRow(
+            {"chunk_size": 300}, {"answer_hit": 1.0, "recall@5": 1.0, "mrr": 1.0}
+        ),  # not in seeds
+    ]
+    rows = joint(seeds, cmrc, n_seeds=4, n_cmrc=4)
+    # Chunk size 100 pairs with the default overlap (1), not with the better overlap 0.
+    assert [(r.setting, r.metrics["handled"], r.default) for r in rows] == [
+        ({"chunk_size": 100}, 2 + 2, False),
+        ({"chunk_size": 200}, 3 + 3, True),
+    ]
+    assert rows[0].metrics["recall@5"] == 0.75 and rows[1].metrics["mrr"] == 0.75
+    assert favoured(rows, ("handled", "recall@5"), tolerance=1) is rows[1]

@@ -2,6 +2,8 @@
 
 Sweeps re-embed once per chunk size (the embedding cache keeps that to the first run) and
 memoise query vectors across configurations, so they report quality only, never latency.
+Every configuration is judged on its answers, on the seed questions and on CMRC: what a
+user gets is the answer, and a retrieval gain that answers fewer questions is no gain.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from rag.config import Settings
 from rag.embeddings import Embedder, make_embedder
 from rag.engine import RagEngine
-from rag.eval.metrics import Outcome, contains_answer, first_relevant, score
+from rag.eval.metrics import Outcome, contains_answer, score
 from rag.eval.questions import Question
 from rag.eval.systems import (
     EngineSystem,
@@ -33,7 +35,7 @@ CMRC_CHUNK_SIZES = (100, 200, 300, 400)
 DENSE_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 THRESHOLDS = tuple(round(0.1 + 0.05 * i, 2) for i in range(13))
 ANSWER_METRICS = ("recall@1", "recall@5", "mrr", "answer_hit", "f1", "false_abstention")
-RETRIEVAL_METRICS = ("recall@1", "recall@5", "recall@10", "mrr")
+CMRC_METRICS = ("recall@1", "recall@5", "recall@10", "mrr", "answer_hit", "f1")
 
 
 @dataclass(frozen=True)
@@ -105,8 +107,9 @@ def run_sweeps(
             sweeps.fusion.append(SweepRow(changed, _pick(outcomes, ANSWER_METRICS), default))
             if cmrc_dir is not None:
                 s = settings.model_copy(update={**changed, "index_dir": cmrc_dir})
-                found = _retrieval(RagEngine(s, embedder=embedder), cmrc_questions, k)
-                sweeps.fusion_cmrc.append(SweepRow(changed, found, default))
+                engine = RagEngine(s, embedder=embedder)
+                outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
+                sweeps.fusion_cmrc.append(SweepRow(changed, _pick(outcomes, CMRC_METRICS), default))
     if cmrc_dir is not None:
         corpus = [index_root / "cmrc-corpus.jsonl"]
         for size in CMRC_CHUNK_SIZES:
@@ -115,8 +118,13 @@ def run_sweeps(
             # The CMRC index directory's embedding cache already holds the default chunks.
             s = settings.model_copy(update={**changed, "index_dir": cmrc_dir, "corpus": corpus})
             engine, build = build_engine(s, corpus, embedder)
-            found = {"chunks": build.chunks, **_retrieval(engine, cmrc_questions, k)}
-            sweeps.chunking_cmrc.append(SweepRow(changed, found, _is_default(settings, changed)))
+            outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
+            metrics = {"chunks": build.chunks, **_pick(outcomes, CMRC_METRICS)}
+            sweeps.chunking_cmrc.append(SweepRow(changed, metrics, _is_default(settings, changed)))
+        # Leave the CMRC index as the main run built it, so the next run starts from there.
+        build_engine(
+            settings.model_copy(update={"index_dir": cmrc_dir, "corpus": corpus}), corpus, embedder
+        )
     say("sweep: abstention threshold")
     sweeps.threshold, sweeps.threshold_method = threshold_sweep(
         seeds, embedder, questions, hybrid, answer_k
@@ -132,22 +140,6 @@ def _answers(
     engine: RagEngine, questions: Sequence[Question], answer_k: int, k: int, relevant: Relevance
 ) -> list[Outcome]:
     return run_system(EngineSystem("hybrid", engine, "hybrid", answer_k), questions, k, relevant)
-
-
-def _retrieval(engine: RagEngine, questions: Sequence[Question], k: int) -> dict[str, Any]:
-    """Retrieval metrics only (no answer step): what fusion and chunking decide."""
-    system = EngineSystem("hybrid", engine, "hybrid")
-    outcomes = [
-        Outcome(
-            q,
-            first_relevant(document_relevance(q, p) for p in system.retrieve(q.question, k)),
-            "",
-            False,
-            0.0,
-        )
-        for q in questions
-    ]
-    return _pick(outcomes, RETRIEVAL_METRICS)
 
 
 def _pick(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, float | int | None]:
@@ -228,6 +220,36 @@ def threshold_sweep(
         SweepRow({"abstain_threshold": t}, _pick(at[t], metrics), t == default) for t in thresholds
     ]
     return rows, method
+
+
+def joint(
+    seeds: Sequence[SweepRow], cmrc: Sequence[SweepRow], n_seeds: int, n_cmrc: int
+) -> list[SweepRow]:
+    """One row per setting swept on both sets: questions handled right in all (seed answers
+    and right abstentions, CMRC answers), and recall@5 and MRR averaged over the questions.
+
+    A CMRC row is matched with the seed row that has its settings and the seed default's
+    values for the rest (a CMRC chunk size with the default overlap)."""
+    default = next((r.setting for r in seeds if r.default), {})
+    n = n_seeds + n_cmrc
+    out = []
+    for c in cmrc:
+        s = next((r for r in seeds if r.setting == {**default, **c.setting}), None)
+        if s is None or not n:
+            continue
+        metrics: dict[str, float | int | None] = {
+            "handled": _count(s, "handled", n_seeds) + _count(c, "answer_hit", n_cmrc)
+        }
+        for key in ("recall@5", "mrr"):
+            a, b = s.metrics.get(key), c.metrics.get(key)
+            metrics[key] = None if a is None or b is None else (a * n_seeds + b * n_cmrc) / n
+        out.append(SweepRow(c.setting, metrics, c.default))
+    return out
+
+
+def _count(row: SweepRow, key: str, n: int) -> int:
+    value = row.metrics.get(key)
+    return round(float(value) * n) if value is not None else 0
 
 
 def favoured(
