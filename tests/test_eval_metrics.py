@@ -20,7 +20,7 @@ from rag.eval.metrics import (
     segment,
 )
 from rag.eval.questions import Question
-from rag.eval.sweeps import SweepRow, favoured, handled, joint
+from rag.eval.sweeps import SweepRow, favoured, handled, joint, sign_test
 
 
 def _q(qid: str, qtype: str = "fact", answers: tuple[str, ...] = ("1690家",)) -> Question:
@@ -174,3 +174,21 @@ def test_joint_counts_questions_handled_in_both_sets() -> None:
     ]
     assert rows[0].metrics["recall@5"] == 0.75 and rows[1].metrics["mrr"] == 0.75
     assert favoured(rows, ("handled", "recall@5"), tolerance=1) is rows[1]
+
+
+def test_sign_test_counts_discordant_questions() -> None:
+    # 6 questions only a handles, 0 only b: p = 2 * (1/2)^6 = 1/32.
+    a = [True] * 8 + [False] * 2
+    b = [True, True] + [False] * 8
+    assert sign_test(a, b) == (6, 0, 2 / 64)
+    # 3 against 1: p = 2 * (1 + 4) / 16 = 0.625, no reason to move a default.
+    wins, losses, p = sign_test([True, True, True, False], [False, False, False, True])
+    assert (wins, losses) == (3, 1) and p == pytest.approx(0.625)
+    assert sign_test([True], [True]) == (0, 0, 1.0)  # nothing discordant
+
+
+def test_joint_rows_carry_both_sets_per_question_results() -> None:
+    seeds = [SweepRow({"x": 1}, {"handled": 0.5}, True, (True, False))]
+    cmrc = [SweepRow({"x": 1}, {"answer_hit": 1.0}, True, (True,))]
+    [row] = joint(seeds, cmrc, n_seeds=2, n_cmrc=1)
+    assert row.right == (True, False, True) and row.metrics["handled"] == 2

@@ -8,6 +8,7 @@ user gets is the answer, and a retrieval gain that answers fewer questions is no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ class SweepRow:
     setting: dict[str, Any]
     metrics: dict[str, float | int | None]
     default: bool = False
+    right: tuple[bool, ...] = ()  # per question, in order: handled right (for paired tests)
 
 
 @dataclass
@@ -96,7 +98,8 @@ def run_sweeps(
             engine, build = build_engine(s, settings.corpus, embedder)
             outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
             metrics = {"chunks": build.chunks, **_pick(outcomes, ANSWER_METRICS)}
-            sweeps.chunking.append(SweepRow(changed, metrics, _is_default(settings, changed)))
+            default = _is_default(settings, changed)
+            sweeps.chunking.append(SweepRow(changed, metrics, default, handled_flags(outcomes)))
     for fusion in ("rrf", "weighted"):
         for weight in DENSE_WEIGHTS:
             changed = {"fusion": fusion, "dense_weight": weight}
@@ -104,12 +107,15 @@ def run_sweeps(
             engine = RagEngine(seeds.model_copy(update=changed), embedder=embedder)
             outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
             default = _is_default(settings, changed)
-            sweeps.fusion.append(SweepRow(changed, _pick(outcomes, ANSWER_METRICS), default))
+            metrics = _pick(outcomes, ANSWER_METRICS)
+            sweeps.fusion.append(SweepRow(changed, metrics, default, handled_flags(outcomes)))
             if cmrc_dir is not None:
                 s = settings.model_copy(update={**changed, "index_dir": cmrc_dir})
                 engine = RagEngine(s, embedder=embedder)
                 outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
-                sweeps.fusion_cmrc.append(SweepRow(changed, _pick(outcomes, CMRC_METRICS), default))
+                metrics = _pick(outcomes, CMRC_METRICS)
+                flags = handled_flags(outcomes)
+                sweeps.fusion_cmrc.append(SweepRow(changed, metrics, default, flags))
     if cmrc_dir is not None:
         corpus = [index_root / "cmrc-corpus.jsonl"]
         for size in CMRC_CHUNK_SIZES:
@@ -120,7 +126,9 @@ def run_sweeps(
             engine, build = build_engine(s, corpus, embedder)
             outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
             metrics = {"chunks": build.chunks, **_pick(outcomes, CMRC_METRICS)}
-            sweeps.chunking_cmrc.append(SweepRow(changed, metrics, _is_default(settings, changed)))
+            default = _is_default(settings, changed)
+            flags = handled_flags(outcomes)
+            sweeps.chunking_cmrc.append(SweepRow(changed, metrics, default, flags))
         # Leave the CMRC index as the main run built it, so the next run starts from there.
         build_engine(
             settings.model_copy(update={"index_dir": cmrc_dir, "corpus": corpus}), corpus, embedder
@@ -152,15 +160,21 @@ def _pick(outcomes: Sequence[Outcome], names: Sequence[str]) -> dict[str, float 
     return picked
 
 
-def handled(outcomes: Sequence[Outcome]) -> float:
-    """Share of questions handled right: answered with a gold answer, or rightly abstained."""
-    right = sum(
+def handled_flags(outcomes: Sequence[Outcome]) -> tuple[bool, ...]:
+    """Per question, whether it was handled right: answered with a gold answer, or rightly
+    abstained."""
+    return tuple(
         (o.answered and contains_answer(o.answer, o.question.answers))
         if o.question.answerable
         else not o.answered
         for o in outcomes
     )
-    return right / len(outcomes) if outcomes else 0.0
+
+
+def handled(outcomes: Sequence[Outcome]) -> float:
+    """Share of questions handled right."""
+    flags = handled_flags(outcomes)
+    return sum(flags) / len(flags) if flags else 0.0
 
 
 def threshold_sweep(
@@ -243,8 +257,20 @@ def joint(
         for key in ("recall@5", "mrr"):
             a, b = s.metrics.get(key), c.metrics.get(key)
             metrics[key] = None if a is None or b is None else (a * n_seeds + b * n_cmrc) / n
-        out.append(SweepRow(c.setting, metrics, c.default))
+        out.append(SweepRow(c.setting, metrics, c.default, s.right + c.right))
     return out
+
+
+def sign_test(a: Sequence[bool], b: Sequence[bool]) -> tuple[int, int, float]:
+    """Paired two-sided sign test of ``a`` against ``b`` (per-question successes, same order):
+    questions only ``a`` got right, only ``b`` got right, and the p-value of that split."""
+    wins = sum(x and not y for x, y in zip(a, b, strict=True))
+    losses = sum(y and not x for x, y in zip(a, b, strict=True))
+    n = wins + losses
+    if n == 0:
+        return 0, 0, 1.0
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2**n
+    return wins, losses, min(1.0, 2 * tail)
 
 
 def _count(row: SweepRow, key: str, n: int) -> int:
