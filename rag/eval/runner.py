@@ -109,6 +109,7 @@ class EvalResult:
     sweeps: Sweeps | None = None
     query_embedding_ms: list[float] = field(default_factory=list)  # bare model, per question
     search_ms: list[float] = field(default_factory=list)  # in-process hybrid search, per question
+    search_model_ms: list[float] = field(default_factory=list)  # the bare model, paired with it
     cli_ask_seconds: list[float] = field(default_factory=list)  # `rag ask` on a built index
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -143,7 +144,7 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     if options.cmrc:
         cmrc = run_cmrc(options, settings, say)
     say("seeds: timing in-process searches and `rag ask` on the built index")
-    search_ms = time_searches(
+    search_model_ms, search_ms = time_searches(
         RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]
     )
     cli_ask = time_cli_ask(seed_settings.index_dir, settings.embedder, questions[0].question)
@@ -172,6 +173,7 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         sweeps=sweeps,
         query_embedding_ms=query_ms,
         search_ms=search_ms,
+        search_model_ms=search_model_ms,
         cli_ask_seconds=cli_ask,
         load_average_end=load_average(),
     )

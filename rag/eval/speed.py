@@ -90,15 +90,22 @@ def indexing_speed(
     )
 
 
-def time_searches(engine: RagEngine, questions: Sequence[str], k: int = 5) -> list[float]:
-    """Milliseconds of one in-process hybrid search per distinct question, query embedding
-    included: ``engine`` must not have seen the questions (its query vectors are memoised)."""
-    out = []
+def time_searches(
+    engine: RagEngine, questions: Sequence[str], k: int = 5
+) -> tuple[list[float], list[float]]:
+    """Milliseconds, per distinct question, of the bare query embedding and, right after it,
+    of one in-process hybrid search (query embedding included). Timed as pairs, so that what
+    the search adds to the model is measured at the same moment, whatever the machine's load.
+    ``engine`` must not have seen the questions (its query vectors are memoised)."""
+    model, search = [], []
     for q in dict.fromkeys(questions):
         started = time.perf_counter()
+        engine.embedder.embed_query(normalize(q))
+        model.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
         engine.search(q, k)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+        search.append((time.perf_counter() - started) * 1000)
+    return model, search
 
 
 def time_cli_ask(index_dir: Path, embedder: str, question: str, runs: int = 3) -> list[float]:

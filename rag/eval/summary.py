@@ -74,6 +74,7 @@ def result_json(result: EvalResult) -> dict[str, Any]:
             "search_ms": {
                 "p50": percentile(result.search_ms, 50),
                 "p95": percentile(result.search_ms, 95),
+                "model_p50": percentile(result.search_model_ms, 50),
             },
             "cli_ask_seconds": result.cli_ask_seconds,
             "http": [asdict(h) for h in result.http] if result.http is not None else None,
