@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). "为什么",
-# "如何" ask for a reason or a manner, which is a clause of its own, not a slot.
-# "为什么" asks why, but "称之为什么" / "作为什么" ask "as what": that 什么 is a hole.
+# Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). Questions
+# asking why or how are answered by a clause of their own, not a slot; but "称之为什么" and
+# "作为什么" ask "as what", not why, and there 什么 is a hole.
 WHY = re.compile(
     r"(?<![称之作成视名叫改])为(?:什么|何)|因何|何故|(?:什么|哪些)原因|原因(?:是|有|为)|缘故|\bwhy\b",
     re.I,

@@ -76,10 +76,9 @@ def best_span(
                 )
                 weight = weights.get(t, 1.0) / len(places) * (0.3 if t in title else 1.0)
                 pull += weight / (1 + d / 4)
-        inside = slot is not None and span.start < slot.end and slot.start < span.end
         return (
             pull
-            + (SLOT_PULL if inside else 0.0)
+            + (SLOT_PULL if slot is not None and _overlaps(span, slot) else 0.0)
             - (0 if fits(info, span) else 1000)
             - (500 if _asked_about(info, span) else 0)
         )
@@ -118,7 +117,7 @@ def _framed(info: QuestionInfo, sentence: str, slot: Slot | None) -> Span | None
     return span if info.qtype != "person" or not titled or fits(info, span) else None
 
 
-def _overlaps(a: Span, b: Span) -> bool:
+def _overlaps(a: Span | Slot, b: Span | Slot) -> bool:
     return a.start < b.end and b.start < a.end
 
 
