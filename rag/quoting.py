@@ -1,4 +1,5 @@
-"""How much of the chosen sentence to quote: the shortest readable clause run around the span."""
+"""How much of the chosen sentence to quote: the clause run around the span that reads as a
+whole answer (long enough, naming what the question names, with its qualifiers and lists)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
 _OPENERS = "“‘「『《(（\"'"
 TRAILING = "，,、：:；;"
+# A clause that qualifies or spells out the one before ("…发现于各大洲，但澳洲的化石仍有争议",
+# "…分布于东亚地区，包括日本、朝鲜…") belongs to the answer.
+_CONTINUATION = re.compile(r"\s*(?:但|不过|然而|却|包括|其中|例如|比如|如(?![今何])|即|分别)")
+# "分别是多少" asks for several values, which a sentence gives clause after clause.
+_RESPECTIVELY = re.compile(r"分别|各自|各是|respectively", re.I)
 
 
 def answer_window(
     info: QuestionInfo, text: str, start: int, end: int, span: Span | None
 ) -> tuple[int, int]:
-    """The part of the sentence ``text[start:end]`` to quote: the shortest clause run around
-    the span (offsets within the sentence), or the densest run when there is none."""
+    """The part of the sentence ``text[start:end]`` to quote: the clause run around the span
+    (offsets within the sentence), or the densest run when there is none."""
     clauses = split_clauses(text, start, end)
     if span is None:
         if end - start <= MAX_ANSWER_CHARS:
@@ -40,11 +46,29 @@ def answer_window(
             i -= 1
         else:
             j += 1
+    # A neighbouring clause that names more of the question ("根据2002年人口普查的数据，" before
+    # "居民总数为31459人"; "…1月24日起，" before "…停播") makes the answer say what it answers.
+    while True:
+        seen = normalize(text[clauses[i][0] : clauses[j][1]]).lower()
+        left = _clause_hits(info, text, clauses[i - 1], seen) if i > 0 else 0
+        right = _clause_hits(info, text, clauses[j + 1], seen) if j + 1 < len(clauses) else 0
+        if left and left >= right and _fits_window(clauses, i - 1, j):
+            i -= 1
+        elif right and _fits_window(clauses, i, j + 1):
+            j += 1
+        else:
+            break
     # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
     while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
         i -= 1
     while (
-        j + 1 < len(clauses) and _enumerates(text, clauses[j]) and _fits_window(clauses, i, j + 1)
+        j + 1 < len(clauses)
+        and (
+            _enumerates(text, clauses[j])
+            or _continues(text, clauses[j + 1])
+            or _RESPECTIVELY.search(info.text)
+        )
+        and _fits_window(clauses, i, j + 1)
     ):
         j += 1
     return _trim(text, clauses[i][0], clauses[j][1])
@@ -54,13 +78,18 @@ def _enumerates(text: str, clause: tuple[int, int]) -> bool:
     return text[clause[1] - 1] == "、"
 
 
+def _continues(text: str, clause: tuple[int, int]) -> bool:
+    return bool(_CONTINUATION.match(text, clause[0], clause[1]))
+
+
 def _fits_window(clauses: list[tuple[int, int]], i: int, j: int) -> bool:
     return clauses[j][1] - clauses[i][0] <= MAX_ANSWER_CHARS
 
 
-def _clause_hits(info: QuestionInfo, text: str, clause: tuple[int, int]) -> int:
+def _clause_hits(info: QuestionInfo, text: str, clause: tuple[int, int], seen: str = "") -> int:
+    """How many of the question's words the clause names (those not already ``seen``)."""
     window = normalize(text[clause[0] : clause[1]]).lower()
-    return sum(1 for t in info.terms if t in window)
+    return sum(1 for t in info.terms if t in window and t not in seen)
 
 
 def _densest(info: QuestionInfo, text: str, clauses: list[tuple[int, int]]) -> tuple[int, int]:

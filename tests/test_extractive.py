@@ -48,6 +48,18 @@ ARTICLES = [
         "title": "乍都节公园",
         "text": "乍都节公园是泰国曼谷的一座公园。公园由泰国国家铁路局捐献土地建造，于1975年开放。",
     },
+    {
+        "id": "plesiosaur",
+        "title": "扁掌龙亚科",
+        "text": "扁掌龙亚科是一群海生爬行动物。"
+        "扁掌龙亚科的化石可发现于各大洲，但澳洲的化石仍有争议。",
+    },
+    {
+        "id": "town",
+        "title": "莫镇",
+        "text": "莫镇是一座工业小镇。根据2002年人口普查的数据，居民总数为31459人。"
+        "男子的平均年收入为31,875美元，女子的平均年收入为23,235美元。",
+    },
 ]
 
 
@@ -90,6 +102,21 @@ def test_the_slot_between_the_question_words_is_the_answer(engine: RagEngine) ->
 def test_why_quotes_the_cause_before_a_consequence(engine: RagEngine) -> None:
     answer = _answer(engine, "为什么猴面包树被称为笨蛋水果？")
     assert "维生素C含量是单个橙子的三倍" in answer and "笨蛋水果" in answer
+
+
+def test_a_qualifying_clause_stays_with_the_answer(engine: RagEngine) -> None:
+    answer = _answer(engine, "扁掌龙亚科的化石在哪些洲有发现？")
+    assert "各大洲" in answer and "但澳洲的化石仍有争议" in answer
+
+
+def test_respectively_asks_for_every_value(engine: RagEngine) -> None:
+    answer = _answer(engine, "莫镇男子和女子的平均年收入分别是多少？")
+    assert "31,875美元" in answer and "23,235美元" in answer
+
+
+def test_the_answer_keeps_the_clause_naming_the_asked_context(engine: RagEngine) -> None:
+    answer = _answer(engine, "2002年莫镇的居民总数是多少？")
+    assert "根据2002年人口普查的数据，居民总数为31459人" in answer
 
 
 def test_citation_quote_is_verbatim_in_the_cited_paragraph(engine: RagEngine) -> None:
