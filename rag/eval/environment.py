@@ -51,7 +51,11 @@ class Environment:
     settings: dict[str, object] = field(default_factory=dict)
 
 
-def describe(settings: Settings, repo: Path | None = None) -> Environment:
+def describe(
+    settings: Settings, repo: Path | None = None, outputs: Path | None = None
+) -> Environment:
+    """The machine, packages and settings of this run; ``outputs`` is the report's path, whose
+    own earlier version does not count as an uncommitted change."""
     import psutil
 
     return Environment(
@@ -61,7 +65,7 @@ def describe(settings: Settings, repo: Path | None = None) -> Environment:
         cpus=os.cpu_count() or 0,
         memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
         load_average=load_average(),
-        git=git_revision(repo or Path.cwd()),
+        git=git_revision(repo or Path.cwd(), outputs),
         packages={name: _version(name) for name in PACKAGES},
         settings={name: getattr(settings, name) for name in SETTINGS},
     )
@@ -79,8 +83,9 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def git_revision(repo: Path) -> str:
-    """Short commit id, marked ``+dirty`` when tracked files have uncommitted changes."""
+def git_revision(repo: Path, outputs: Path | None = None) -> str:
+    """Short commit id, marked ``+dirty`` when tracked files have uncommitted changes; the
+    report being rewritten (``outputs`` and the figures beside it) does not count."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
@@ -95,4 +100,19 @@ def git_revision(repo: Path) -> str:
         )
     except OSError:
         return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    changed = [line[3:] for line in dirty.stdout.splitlines() if line.strip()]
+    if outputs is not None:
+        report = outputs.resolve()
+        changed = [
+            name for name in changed if not _is_report_output((repo / name).resolve(), report)
+        ]
+    return head.stdout.strip() + ("+dirty" if changed else "")
+
+
+def _is_report_output(path: Path, report: Path) -> bool:
+    """The report itself or one of its figures (``REPORT.md`` → ``report_*.png``)."""
+    return path == report or (
+        path.parent == report.parent
+        and path.suffix == ".png"
+        and path.name.startswith(f"{report.stem.lower()}_")
+    )

@@ -121,7 +121,7 @@ class EvalResult:
 
 def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -> EvalResult:
     say = log or (lambda message: print(message, file=sys.stderr))
-    environment = describe(settings)
+    environment = describe(settings, outputs=options.report)
     articles = load_corpus(settings.corpus)
     questions = load_questions(options.questions)
     problems = check_questions(questions, articles)
