@@ -59,15 +59,12 @@ def answer_window(
         else:
             break
     # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
+    respectively = bool(_RESPECTIVELY.search(info.text))
     while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
         i -= 1
     while (
         j + 1 < len(clauses)
-        and (
-            _enumerates(text, clauses[j])
-            or _continues(text, clauses[j + 1])
-            or _RESPECTIVELY.search(info.text)
-        )
+        and (_enumerates(text, clauses[j]) or _continues(text, clauses[j + 1]) or respectively)
         and _fits_window(clauses, i, j + 1)
     ):
         j += 1

@@ -77,7 +77,7 @@ def find_slot(f: Frame, text: str) -> Slot | None:
         for rs, re_ in rights:
             if le < rs <= le + MAX_GAP and not any(c in _BREAK for c in text[le:rs]):
                 matched = (le - ls) + (re_ - rs)
-                if (le - ls) + (re_ - rs) >= 3 and (best is None or matched > best[0]):
+                if matched >= 3 and (best is None or matched > best[0]):
                     best = (matched, le, rs)
     if best is not None:
         return _trimmed(text, best[1], best[2], True)

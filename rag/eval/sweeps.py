@@ -90,32 +90,40 @@ def run_sweeps(
     embedder = MemoEmbedder(make_embedder(settings.embedder))
     seeds = settings.model_copy(update={"index_dir": index_root / "seeds"})
     sweeps = Sweeps()
+    seeds_run = (questions, evidence_relevance)
+    cmrc_run = (cmrc_questions, document_relevance)
+
+    def row(
+        changed: dict[str, Any],
+        engine: RagEngine,
+        run: tuple[Sequence[Question], Relevance],
+        names: Sequence[str],
+        extra: dict[str, Any] | None = None,
+    ) -> SweepRow:
+        """One configuration's answers to one question set, as a row of its sweep."""
+        outcomes = _answers(engine, run[0], answer_k, k, run[1])
+        metrics = {**(extra or {}), **_pick(outcomes, names)}
+        return SweepRow(changed, metrics, _is_default(settings, changed), handled_flags(outcomes))
+
     for size in CHUNK_SIZES:
         for overlap in CHUNK_OVERLAPS:
             say(f"sweep: chunk_size={size} chunk_overlap={overlap}")
             changed: dict[str, Any] = {"chunk_size": size, "chunk_overlap": overlap}
             s = settings.model_copy(update={**changed, "index_dir": index_root / "sweep"})
             engine, build = build_engine(s, settings.corpus, embedder)
-            outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
-            metrics = {"chunks": build.chunks, **_pick(outcomes, ANSWER_METRICS)}
-            default = _is_default(settings, changed)
-            sweeps.chunking.append(SweepRow(changed, metrics, default, handled_flags(outcomes)))
+            sweeps.chunking.append(
+                row(changed, engine, seeds_run, ANSWER_METRICS, {"chunks": build.chunks})
+            )
     for fusion in ("rrf", "weighted"):
         for weight in DENSE_WEIGHTS:
             changed = {"fusion": fusion, "dense_weight": weight}
             say(f"sweep: fusion={fusion} dense_weight={weight}")
             engine = RagEngine(seeds.model_copy(update=changed), embedder=embedder)
-            outcomes = _answers(engine, questions, answer_k, k, evidence_relevance)
-            default = _is_default(settings, changed)
-            metrics = _pick(outcomes, ANSWER_METRICS)
-            sweeps.fusion.append(SweepRow(changed, metrics, default, handled_flags(outcomes)))
+            sweeps.fusion.append(row(changed, engine, seeds_run, ANSWER_METRICS))
             if cmrc_dir is not None:
                 s = settings.model_copy(update={**changed, "index_dir": cmrc_dir})
                 engine = RagEngine(s, embedder=embedder)
-                outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
-                metrics = _pick(outcomes, CMRC_METRICS)
-                flags = handled_flags(outcomes)
-                sweeps.fusion_cmrc.append(SweepRow(changed, metrics, default, flags))
+                sweeps.fusion_cmrc.append(row(changed, engine, cmrc_run, CMRC_METRICS))
     if cmrc_dir is not None:
         corpus = [index_root / "cmrc-corpus.jsonl"]
         for size in CMRC_CHUNK_SIZES:
@@ -124,11 +132,9 @@ def run_sweeps(
             # The CMRC index directory's embedding cache already holds the default chunks.
             s = settings.model_copy(update={**changed, "index_dir": cmrc_dir, "corpus": corpus})
             engine, build = build_engine(s, corpus, embedder)
-            outcomes = _answers(engine, cmrc_questions, answer_k, k, document_relevance)
-            metrics = {"chunks": build.chunks, **_pick(outcomes, CMRC_METRICS)}
-            default = _is_default(settings, changed)
-            flags = handled_flags(outcomes)
-            sweeps.chunking_cmrc.append(SweepRow(changed, metrics, default, flags))
+            sweeps.chunking_cmrc.append(
+                row(changed, engine, cmrc_run, CMRC_METRICS, {"chunks": build.chunks})
+            )
         # Leave the CMRC index as the main run built it, so the next run starts from there.
         build_engine(
             settings.model_copy(update={"index_dir": cmrc_dir, "corpus": corpus}), corpus, embedder
