@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rag.documents import Article, ParagraphKind
+from rag.ingest.documents import Article, ParagraphKind
 
 
 def _document_id(value: str) -> str:

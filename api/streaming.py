@@ -19,7 +19,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from api.errors import domain_status, error_body
-from rag.answer import StreamEvent
+from rag.answer.types import StreamEvent
 from rag.errors import RagError
 
 log = logging.getLogger("api")

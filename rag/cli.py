@@ -11,7 +11,7 @@ import typer
 
 from rag.config import Settings, get_settings
 from rag.errors import RagError
-from rag.retrieval import Mode
+from rag.search.retrieval import Mode
 
 app = typer.Typer(
     add_completion=False,
@@ -196,8 +196,16 @@ def eval_(
     ] = True,
 ) -> None:
     """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
-    from rag.eval.report import console_summary, write_report
-    from rag.eval.runner import EvalOptions, run_eval
+    from rag.bench import missing_extra
+
+    missing = missing_extra()
+    if missing:
+        raise _fail(
+            f"rag eval needs the benchmark extra ({missing} is not installed): "
+            "pip install 'rag-zh[bench]'"
+        )
+    from rag.bench.report import console_summary, write_report
+    from rag.bench.runner import EvalOptions, run_eval
 
     options = EvalOptions(
         questions=questions,

@@ -17,18 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer import Answer, Answerer, AnswerMode, StreamEvent
-from rag.chunking import ChunkParams
+from rag.answer.reader.reader import ExtractiveAnswerer
+from rag.answer.types import Answer, Answerer, AnswerMode, StreamEvent
 from rag.config import Settings
-from rag.corpus import content_id, load_corpus, parse_plain
-from rag.documents import Article
-from rag.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from rag.errors import DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
-from rag.extractive import ExtractiveAnswerer
-from rag.indexing import BuildReport, ProgressFactory, build, replace_documents
-from rag.normalize import normalize
-from rag.retrieval import Hit, Mode, RetrievalParams, Retriever
-from rag.store import (
+from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
+from rag.index.indexing import BuildReport, ProgressFactory, build, replace_documents
+from rag.index.store import (
     CACHE_FILE,
     IndexParams,
     IndexSnapshot,
@@ -36,6 +31,11 @@ from rag.store import (
     load_snapshot,
     writer_lock,
 )
+from rag.ingest.chunking import ChunkParams
+from rag.ingest.corpus import content_id, load_corpus, parse_plain
+from rag.ingest.documents import Article
+from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
+from rag.text.normalize import normalize
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,9 @@ class RagEngine:
         if mode is None and not self.settings.llm_base_url:
             return self.answerer
         if self._llm is None:
-            from rag.llm import make_llm_answerer  # imports LangChain only when an LLM is used
+            from rag.answer.llm.answerer import (
+                make_llm_answerer,  # imports LangChain only when an LLM is used
+            )
 
             self._llm = make_llm_answerer(self.settings, fallback=self.answerer)
         return self._llm

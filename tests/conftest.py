@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings, get_settings
-from rag.embeddings import HashEmbedder
+from rag.index.embeddings import HashEmbedder
 from tests.fakes import FakeLLM, start_fake_llm
 
 ROOT = Path(__file__).resolve().parents[1]

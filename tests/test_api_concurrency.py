@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.app import create_app
-from rag.answer import StreamEvent
+from rag.answer.types import StreamEvent
 from rag.config import Settings
 from rag.engine import RagEngine
 

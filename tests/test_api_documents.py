@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from rag.embeddings import HashEmbedder
 from rag.engine import RagEngine
+from rag.index.embeddings import HashEmbedder
 
 DOC = {
     "id": "notes/2024/杭州",

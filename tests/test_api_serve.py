@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from rag.cli import app as cli_app
 from rag.config import Settings
-from rag.embeddings import HashEmbedder
 from rag.engine import RagEngine
+from rag.index.embeddings import HashEmbedder
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DOC = {

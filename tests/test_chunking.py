@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from rag.chunking import (
-    ChunkParams,
-    chunk_articles,
-    chunk_paragraph,
-    split_clauses,
-    split_sentences,
-)
-from rag.corpus import parse_plain
-from rag.documents import Paragraph, Piece
+from rag.ingest.chunking import ChunkParams, chunk_articles, chunk_paragraph
+from rag.ingest.corpus import parse_plain
+from rag.ingest.documents import Paragraph, Piece
+from rag.text.sentences import split_clauses, split_sentences
 
 
 def _sentences(text: str) -> list[str]:

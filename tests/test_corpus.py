@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import load_corpus, parse_plain
 from rag.errors import CorpusError
+from rag.ingest.corpus import load_corpus, parse_plain
 
 
 def test_plain_document_paragraphs_and_offsets(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embeddings import EmbeddingCache, HashEmbedder, embed_with_cache, make_embedder
 from rag.errors import EmbedderError
+from rag.index.embeddings import EmbeddingCache, HashEmbedder, embed_with_cache, make_embedder
 
 
 class CountingEmbedder(HashEmbedder):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import HashEmbedder
 from rag.engine import RagEngine
 from rag.errors import DocumentNotFoundError, InvalidQueryError
+from rag.index.embeddings import HashEmbedder
 
 
 class CountingEmbedder(HashEmbedder):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from rag.eval.environment import git_revision
+from rag.bench.environment import git_revision
 
 
 def _git(repo: Path, *args: str) -> None:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rag.eval.metrics import (
+from rag.bench.metrics import (
     Outcome,
     char_f1,
     contains_answer,
@@ -19,8 +19,8 @@ from rag.eval.metrics import (
     score_by_type,
     segment,
 )
-from rag.eval.questions import Question
-from rag.eval.sweeps import SweepRow, favoured, handled, joint, sign_test
+from rag.bench.questions import Question
+from rag.bench.sweeps import SweepRow, favoured, handled, joint, sign_test
 
 
 def _q(qid: str, qtype: str = "fact", answers: tuple[str, ...] = ("1690家",)) -> Question:

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import load_corpus
-from rag.documents import Article
-from rag.eval.cmrc import load_cmrc
-from rag.eval.questions import (
+from rag.bench.cmrc import load_cmrc
+from rag.bench.questions import (
     SEED_TYPES,
     Question,
     QuestionSetError,
     check_questions,
     load_questions,
 )
+from rag.ingest.corpus import load_corpus
+from rag.ingest.documents import Article
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rag.bench import sweeps
 from rag.cli import app
-from rag.eval import sweeps
 from tests.fakes import FakeLLM
 
 ROOT = Path(__file__).resolve().parents[1]

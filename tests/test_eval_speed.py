@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from rag.bench.speed import IndexingSpeed, indexing_speed, measure_http, raw_encoder, time_raw
+from rag.bench.systems import build_engine, clear_index, embedded_texts, planned_texts
 from rag.config import Settings
-from rag.corpus import load_corpus
-from rag.embeddings import HashEmbedder
-from rag.eval.speed import IndexingSpeed, indexing_speed, measure_http, raw_encoder, time_raw
-from rag.eval.systems import build_engine, clear_index, embedded_texts, planned_texts
+from rag.index.embeddings import HashEmbedder
+from rag.ingest.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

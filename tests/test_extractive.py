@@ -12,8 +12,8 @@ import json
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import HashEmbedder
 from rag.engine import RagEngine
+from rag.index.embeddings import HashEmbedder
 
 ARTICLES = [
     {

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.lexical import BM25Index, BM25Params, idf_table, tokenize
+from rag.index.bm25 import BM25Index, BM25Params, idf_table
+from rag.text.tokens import tokenize
 
 
 def test_a_chinese_sentence_yields_many_tokens() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from rag.answer import Answer, StreamEvent
+from rag.answer.types import Answer, StreamEvent
 from rag.config import Settings
 from rag.engine import RagEngine
 from tests.fakes import FakeLLM

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.llm_client import LLMError, within, without_thinking
+from rag.answer.llm.client import LLMError, within, without_thinking
 
 
 def _trickle(n: int, every: float) -> Iterator[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.llm_facts import Evidence, facts, han_value, numbers
-from rag.verify import Source, verify
+from rag.answer.llm.facts import Evidence, facts, han_value, numbers
+from rag.answer.llm.verify import Source, verify
 
 SOURCES = {
     1: Source(

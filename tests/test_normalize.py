@@ -7,7 +7,7 @@ import json
 import pytest
 from opencc import OpenCC
 
-from rag.normalize import half_width, normalize, to_simplified
+from rag.text.normalize import half_width, normalize, to_simplified
 from tests.conftest import ROOT, SEEDS
 
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from rag.corpus import load_corpus
-from rag.documents import Article
-from rag.pages import parse_page
+from rag.ingest.corpus import load_corpus
+from rag.ingest.documents import Article
+from rag.ingest.pages import parse_page
 from tests.conftest import SEEDS
 
 # Hand count of the articles on each page (short 园镜头/园光影 items and the standalone

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.questions import analyse
-from rag.spans import date_spans, number_spans, org_spans, person_spans, unit_class
+from rag.answer.reader.answer_spans import (
+    date_spans,
+    number_spans,
+    org_spans,
+    person_spans,
+    unit_class,
+)
+from rag.answer.reader.question import analyse
 
 
 @pytest.mark.parametrize(

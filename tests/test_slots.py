@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.normalize import fold
-from rag.slots import Frame, find_slot, frame
+from rag.answer.reader.question_frame import Frame, find_slot, frame
+from rag.text.normalize import fold
 
 
 @pytest.mark.parametrize(

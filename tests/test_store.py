@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.embeddings import HashEmbedder
 from rag.engine import RagEngine
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from rag.store import MANIFEST, load_snapshot
+from rag.index.embeddings import HashEmbedder
+from rag.index.store import MANIFEST, load_snapshot
 from tests.conftest import SEEDS
 
 

@@ -1,0 +1,303 @@
+"""Candidate answer spans in a sentence, by answer type (numbers, dates, names, places)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# Units grouped by what they measure; a question asking "多少亿元" accepts any money unit.
+UNIT_CLASSES: dict[str, tuple[str, ...]] = {
+    "money": (
+        "万亿元", "亿美元", "万美元", "亿元", "万元", "千元", "美元", "元", "亿瑞士法郎", "瑞士法郎",
+        "美金", "日圆", "日元", "港元", "港币", "欧元", "英镑", "韩元", "卢布", "新台币", "台币", "澳元",
+        "加元", "法郎", "马克", "比索", "里拉",
+    ),
+    "area": ("平方公里", "平方千米", "万平方米", "平方米", "公顷", "亩", "km²", "m²"),
+    "weight": ("万吨", "吨", "公斤", "千克", "克", "kg"),
+    "length": ("厘米", "毫米", "公里", "千米", "米", "cm", "mm", "km"),
+    "percent": ("个百分点", "%", "％"),
+    "time": ("个工作日", "工作日", "个月", "小时", "分钟", "年", "月", "天", "日", "周"),
+    "people": ("万人次", "亿人次", "人次", "万人", "人", "名", "位"),
+    "enterprise": ("家", "户"),
+    "vehicle": ("万辆", "辆", "台"),
+    "count": (
+        "个", "项", "次", "倍", "座", "所", "条", "种", "批", "届", "款", "支", "栋", "幢", "层",
+        "件", "套", "只", "份", "场", "轮", "部", "篇", "册", "门", "株", "头", "强", "级", "期", "岁",
+    ),
+    "power": ("千瓦", "瓦", "度", "微伏", "伏", "kVA", "PFLOPS"),
+}  # fmt: skip
+UNITS = sorted((u for units in UNIT_CLASSES.values() for u in units), key=len, reverse=True)
+_CLASS_OF = {u: c for c, units in UNIT_CLASSES.items() for u in units}
+
+_DIGITS = r"\d+(?:[.,]\d+)*"
+_HAN_NUM = r"[零一二两三四五六七八九十百千万亿半]+"
+_MULT = r"(?:万亿|千亿|百亿|亿|千万|百万|十万|万|千|百)"
+_PREFIX = r"(?:近|约|超过|超|逾|不到|不足|不低于|不少于|多达|高达)"
+_SUFFIX = r"(?:多|余|以上|以下|左右)"
+_UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
+NUMBER = re.compile(
+    rf"{_PREFIX}?(?:{_DIGITS}{_MULT}?|{_HAN_NUM}){_SUFFIX}?{_UNIT}{_SUFFIX}?"
+    rf"(?:[-—至到~]{_DIGITS}{_MULT}?{_UNIT})?"
+    rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?{_SUFFIX}?{_UNIT}?)?"
+)
+_CN_DIGITS = "〇零一二三四五六七八九十百"
+# Calendar dates, and times that are not: a decade (first, or "1990年代" reads as a year), an
+# era year ("大历十四年", "承光元年"), a century, an age ("九岁时"), a period ("孔雀王朝时期").
+DATE = re.compile(
+    r"\d{2,4}年代(?:初|末|中期|后期)?"
+    r"|(?:公元前?\d{1,4}|\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初"
+    r"|上半年|下半年|[一二三四]季度|第[一二三四]季度)?"
+    r"|\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?"
+    rf"|[\u4e00-\u9fff]{{2}}(?:元|[{_CN_DIGITS}]{{1,3}})年"
+    rf"|(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})世纪(?:[\d{_CN_DIGITS}]+年代)?(?:初|末|中叶|中期|上半叶|下半叶)?"
+    rf"|(?:\d{{1,3}}|[{_CN_DIGITS}]{{1,3}})岁(?:时|那年|起|开始)?"
+    r"|[\u4e00-\u9fff]{2,6}(?:时期|年间|时代|末年|初年)"
+)
+ROLES = [
+    "常务副总经理",
+    "副总经理",
+    "总经理",
+    "董事长",
+    "副董事长",
+    "首席执行官",
+    "首席科学家",
+    "首席技术官",
+    "总裁",
+    "副总裁",
+    "院长",
+    "副院长",
+    "常务副主任",
+    "副主任",
+    "主任",
+    "党委书记",
+    "党工委书记",
+    "副书记",
+    "书记",
+    "副局长",
+    "局长",
+    "副部长",
+    "部长",
+    "副经理",
+    "经理",
+    "负责人",
+    "院士",
+    "教授",
+    "研究员",
+    "理事长",
+    "秘书长",
+    "会长",
+    "主席",
+    "行长",
+    "厂长",
+    "所长",
+    "处长",
+    "科长",
+    "区长",
+    "市长",
+    "省长",
+    "县长",
+    "镇长",
+    "总监",
+    "创始人",
+    "合伙人",
+    "工作人员",
+    "干部",
+    "员工",
+    "管理人",
+    "副关长",
+    "关长",
+    "巡视员",
+    "常委",
+    "委员",
+    "专家",
+    "主管",
+    "董事",
+    "总工程师",
+    "工程师",
+    "博士",
+]
+_ROLE = "(" + "|".join(sorted(ROLES, key=len, reverse=True)) + ")"
+_AFTER_NAME = (
+    r"(?:说|表示|介绍|告诉|认为|指出|称|坦言|透露|强调|提到|回忆|解释|对|在|向|也|等|深有|"
+    r"[:：,，。、”\s]|$)"
+)
+PERSON = re.compile(rf"{_ROLE}([\u4e00-\u9fff]{{2,3}}?)(?={_AFTER_NAME})")
+_ROLE_ANY = re.compile(_ROLE)
+# Photo credits: "…现场。李剑锋摄", "新华社记者 郎兵兵摄", "视觉中国供图".
+PHOTOGRAPHER = re.compile(r"(?:记者\s*)?([\u4e00-\u9fff]{2,4})摄$")
+PROVIDER = re.compile(r"[。\s]([\u4e00-\u9fff]{2,10}?)供图$")
+ORG_SUFFIX = re.compile(
+    r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|研究院|研究所|研究中心|实验室|大学|学院|医院|银行|"
+    r"基金|协会|委员会|管理局|管委会|厅|中心|科学院|工作站|监测站)"
+)
+_ORG_BREAK = set('，,。、；;：:“”"《》!?！？ 和与及或')
+_ORG_LEAD = re.compile(
+    r"^(?:由|是|为|在|从|向|对|被|将|经|据|其|该|此|依托|联合|通过|以|与|和|及|的|到|即|把|让|给|等|近日|日前)+"
+)
+AGENT = re.compile(
+    r"(?:由|经)([^，,。；;、“”由经]{2,24}?)(?:牵头|主导|联合|负责|发布|推出|研发|研制|主办|承办|举办|"
+    r"组织|建设|打造|投资|提供|发起|设立|运营|承建|开发|完成|带领|审核|审批|批准|认定|评审|同意)"
+)
+_PLACE_CONTEXT = re.compile(
+    r"(?:位于|落户|落地|坐落于|设在|在)([^，,。；;]{2,30}?)(?=[，,。；;]|的|内|举行|举办|揭牌|成立)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A candidate answer inside a sentence; ``roles`` are the titles before a name
+    ("国家纳米智造产业创新中心董事长、广纳院副院长柴剑宇": 董事长 and 副院长)."""
+
+    start: int
+    end: int
+    text: str
+    kind: str
+    unit: str | None = None
+    roles: tuple[str, ...] = ()
+
+
+def unit_class(unit: str | None) -> str | None:
+    """What a unit measures ("亿元" and "万元" are both money); unknown units are their own class."""
+    if unit is None:
+        return None
+    return _CLASS_OF.get(unit, unit)
+
+
+def _unit_of(text: str) -> str | None:
+    for u in UNITS:
+        if u in text:
+            return u
+    return None
+
+
+def number_spans(text: str) -> list[Span]:
+    out = []
+    for m in NUMBER.finditer(text):
+        s = m.group(0)
+        if not any(ch.isdigit() for ch in s) and _unit_of(s) is None:
+            continue  # a bare Chinese numeral ("一", "万") is rarely an answer
+        unit = _unit_of(s)
+        after = text[m.end() : m.end() + 1]
+        if unit in ("月", "日") or (
+            unit == "年" and (re.fullmatch(r"\D*\d{4}年", s) or (after and after in "月度"))
+        ):
+            continue  # a date ("2023年", "2月15日", "8月"), not a quantity ("13个月", "5年")
+        out.append(Span(m.start(), m.end(), s, "number", unit))
+    return out
+
+
+def date_spans(text: str) -> list[Span]:
+    return [Span(m.start(), m.end(), m.group(0), "date") for m in DATE.finditer(text)]
+
+
+def duration_spans(text: str) -> list[Span]:
+    return [
+        Span(s.start, s.end, s.text, "duration", s.unit)
+        for s in number_spans(text)
+        if unit_class(s.unit) == "time" or "半" in s.text
+    ]
+
+
+def person_spans(text: str) -> list[Span]:
+    out = [
+        Span(m.start(2), m.end(2), m.group(2), "person", roles=roles_before(text, m.start(2)))
+        for m in PERSON.finditer(text)
+    ]
+    for pattern, role in ((PHOTOGRAPHER, "摄"), (PROVIDER, "供图")):
+        found = pattern.search(text.rstrip())
+        if found:
+            out.append(Span(found.start(1), found.end(1), found.group(1), "person", roles=(role,)))
+    out += agent_spans(text)
+    taken = {s.text for s in out}
+    for word, flag, start in tagged_words(text):
+        if flag == "nr" and word not in taken and 2 <= len(word) <= 4:
+            out.append(
+                Span(start, start + len(word), word, "person", roles=roles_before(text, start))
+            )
+            taken.add(word)
+    return out
+
+
+def roles_before(text: str, start: int) -> tuple[str, ...]:
+    """Titles in the run of words right before a name, back to the previous comma."""
+    lo = max(text.rfind(c, 0, start) for c in "，,。；;：:“”")
+    return tuple(m.group(0) for m in _ROLE_ANY.finditer(text, lo + 1, start))
+
+
+def agent_spans(text: str) -> list[Span]:
+    """Who did something, in a passive frame: "由北极芯发布", "由深圳医学科学院牵头建设"."""
+    return [Span(m.start(1), m.end(1), m.group(1), "agent") for m in AGENT.finditer(text)]
+
+
+def org_spans(text: str) -> list[Span]:
+    out: list[Span] = agent_spans(text)
+    for m in ORG_SUFFIX.finditer(text):
+        i = m.start()
+        while i > 0 and text[i - 1] not in _ORG_BREAK and m.end() - i < 40:
+            i -= 1
+        name = text[i : m.end()]
+        lead = _ORG_LEAD.match(name)
+        if lead:
+            i += lead.end()
+            name = name[lead.end() :]
+        if len(name) >= 3 and not any(s.start <= i < s.end for s in out):
+            out.append(Span(i, m.end(), name, "org"))
+    for word, flag, start in tagged_words(text):
+        if flag == "nt" and not any(s.start <= start < s.end for s in out):
+            out.append(Span(start, start + len(word), word, "org"))
+    credit = PROVIDER.search(text.rstrip())
+    if credit:
+        out.append(Span(credit.start(1), credit.end(1), credit.group(1), "org", roles=("供图",)))
+    return out
+
+
+def place_spans(text: str) -> list[Span]:
+    out = [Span(s, s + len(w), w, "place") for w, flag, s in tagged_words(text) if flag == "ns"]
+    for m in _PLACE_CONTEXT.finditer(text):
+        out.append(Span(m.start(1), m.end(1), m.group(1), "place"))
+    return out
+
+
+_EXTRACTORS = {
+    "number": number_spans,
+    "date": date_spans,
+    "duration": duration_spans,
+    "person": person_spans,
+    "org": org_spans,
+    "place": place_spans,
+}
+
+
+def spans_for(qtype: str, text: str) -> list[Span]:
+    """Candidate answer spans of the asked type; none for open ("what") questions."""
+    extract = _EXTRACTORS.get(qtype)
+    return extract(text) if extract else []
+
+
+_posseg_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _posseg() -> Any:
+    from rag.text.tokens import _jieba
+
+    _jieba()
+    import jieba.posseg
+
+    return jieba.posseg
+
+
+@lru_cache(maxsize=8192)
+def tagged_words(text: str) -> tuple[tuple[str, str, int], ...]:
+    """``(word, part-of-speech flag, offset)`` from jieba's tagger (ns place, nr person…)."""
+    with _posseg_lock:  # jieba's HMM tagger is not thread-safe
+        pairs = list(_posseg().cut(text))
+    out = []
+    pos = 0
+    for pair in pairs:
+        out.append((pair.word, pair.flag, pos))
+        pos += len(pair.word)
+    return tuple(out)

@@ -1,0 +1,297 @@
+"""What a question asks for: answer type, expected unit, content terms, language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from rag.answer.reader.answer_spans import ROLES, tagged_words
+from rag.answer.reader.question_frame import WHY, Frame, frame
+from rag.text.normalize import has_cjk, normalize
+from rag.text.tokens import in_dictionary, token_spans, tokenize
+
+QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
+
+# Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
+# "哪几家" asks which ones, not how many).
+_ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(r"哪一?年|哪一?天|哪个月|几月|几号|何时|什么时候|什么时间|哪个时间|日期|时间是"),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"多久|多长时间|多长的时间|多少年|几年|多少天|几天|多少个月|几个月|多少小时|耗时"
+        ),
+    ),
+    (
+        "number",
+        re.compile(
+            r"多少|(?<!哪)几[个家项名位人次倍座所条台套种批款辆万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
+        ),
+    ),
+    ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
+    (
+        "org",
+        re.compile(
+            r"哪家|哪些(?:公司|企业|机构|单位|部门)|哪个(?:公司|企业|机构|单位|部门|集团|银行|大学|高校|研究院|研究所|实验室|组织|团队|平台)|什么(?:公司|企业|机构|单位|部门|组织)"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
+        ),
+    ),
+]
+_EN_TYPES: list[tuple[QType, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(
+            r"\b(when|what year|which year|what date|which month|what month|what day)\b", re.I
+        ),
+    ),
+    ("duration", re.compile(r"\bhow long\b|\bhow many (years|months|days|hours)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\b(how many|how much|what percentage|what proportion|what share|how large|how big|how high|how tall|how heavy|what (?:is|was) the (?:total|amount|number|value|area|output|capacity|investment))\b",
+            re.I,
+        ),
+    ),
+    ("person", re.compile(r"\b(who|whom|whose)\b", re.I)),
+    (
+        "org",
+        re.compile(
+            r"\bwhich (company|companies|organi[sz]ation|institution|firm|enterprise|university|institute|agency|body|group|bank|laboratory|lab)\b|\bwhat (company|organi[sz]ation|institution|firm)\b",
+            re.I,
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\bwhich (city|province|region|district|country|place|park|zone)\b|\bin what (city|province|place)\b",
+            re.I,
+        ),
+    ),
+]
+
+_UNITS = (
+    "万亿元|亿美元|万美元|亿元|万元|元|亿瑞士法郎|平方公里|平方千米|万平方米|平方米|公顷|亩|万吨|吨|公斤|千克|"
+    "厘米|毫米|公里|万辆|辆|台|套|件|个|家|项|名|位|人|次|倍|座|所|条|种|批|届|款|支|户|栋|幢|层|千瓦|瓦|度"
+)
+_ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({_UNITS})")
+_EN_UNITS = {
+    "compan": "家",
+    "enterprise": "家",
+    "firm": "家",
+    "business": "家",
+    "project": "个",
+    "platform": "个",
+    "item": "个",
+    "field": "个",
+    "area": "个",
+    "people": "人",
+    "person": "人",
+    "employee": "人",
+    "worker": "人",
+    "staff": "人",
+    "talent": "人",
+    "yuan": "元",
+    "rmb": "元",
+    "dollar": "美元",
+    "ton": "吨",
+    "square kilomet": "平方公里",
+    "square met": "平方米",
+    "mu": "亩",
+    "vehicle": "辆",
+    "car": "辆",
+    "set": "套",
+    "time": "次",
+    "percent": "%",
+    "percentage": "%",
+    "proportion": "%",
+    "share": "%",
+    "money": "元",
+    "investment": "元",
+    "fund": "元",
+    "output": "元",
+    "revenue": "元",
+    "value": "元",
+}
+# "how tall is …" asks for a length, "how large is …" for an area.
+_EN_MEASURES = {
+    "tall": "厘米",
+    "high": "米",
+    "long": "米",
+    "heavy": "千克",
+    "large": "平方米",
+    "big": "平方米",
+}
+# Words that imply the unit of a number question even without a measure word.
+_IMPLIED = [
+    (
+        re.compile(r"(?:增长|增加|上涨|涨|下降|降低|减少|提高|提升|增幅|降幅)了?多少(?!万|亿|元)"),
+        "%",
+    ),
+    (
+        re.compile(
+            r"投资|资金|产值|营收|收入|金额|奖励|补贴|补助|费用|成本|税收|利润|融资|授信|总额|估值|资产|价值|钱"
+        ),
+        "元",
+    ),
+    (re.compile(r"面积|占地|场地"), "平方米"),
+    (re.compile(r"比例|占比|比重|增长率|增速|百分|率"), "%"),
+    (re.compile(r"人数|员工|人员|职工|人才|就业"), "人"),
+]
+
+_QUESTION_WORDS = re.compile(
+    r"多少|几[个家项名位人次倍座所条台套种批款辆年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")
+# Place, organisation and other proper-noun tags; person tags are left out because jieba
+# tags many common words as names.
+_PROPER_FLAGS = ("ns", "nt", "nz")
+_FUNCTION = set("和与及或在的了是由从对把被向于")  # a "name" starting with these is a mis-cut
+_DAY = re.compile(r"哪一?天|几号|几月几日|什么日子|具体日期|what date|which day", re.I)
+_YEAR = re.compile(r"哪一?年|what year|which year", re.I)
+# Words asking who photographed or supplied a picture: the answer precedes 摄 / 供图.
+_PHOTO_ROLES = (
+    ("拍摄", "摄"),
+    ("摄影", "摄"),
+    ("拍的", "摄"),
+    ("提供", "供图"),
+    ("供图", "供图"),
+    ("配图", "供图"),
+)
+FOCUS_WINDOW = 6  # characters around the question word whose terms the answer must sit near
+
+
+@dataclass(frozen=True)
+class QuestionInfo:
+    """A question analysed once, used by every answerer."""
+
+    text: str
+    qtype: QType
+    unit: str | None
+    terms: tuple[str, ...]
+    english: bool
+    focus: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()  # quantities named in the question ("35个项目")
+    dates: tuple[str, ...] = ()  # years, months, days named in the question ("2022年")
+    entities: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    granularity: Literal["year", "day", "any"] = "any"
+    explicit_unit: bool = False
+    frame: Frame | None = None  # the question's words around its question word
+    reason: bool = False  # asks why
+
+    @property
+    def wants_span(self) -> bool:
+        return self.qtype != "other"
+
+
+def analyse(question: str) -> QuestionInfo:
+    text = normalize(question)
+    english = not has_cjk(text)
+    reason = bool(WHY.search(text))
+    qtype: QType = "other"
+    # A why question asks for a reason, whatever else it names ("训练时间是别人的一半，为什么…").
+    for name, pattern in () if reason else _EN_TYPES if english else _ZH_TYPES:
+        if pattern.search(text):
+            qtype = name
+            break
+    unit, explicit = _unit(text, english) if qtype == "number" else (None, False)
+    terms = tuple(dict.fromkeys(tokenize(_QUESTION_WORDS.sub(" ", text))))
+    granularity: Literal["year", "day", "any"] = "any"
+    if qtype == "date":
+        granularity = "day" if _DAY.search(text) else "year" if _YEAR.search(text) else "any"
+    return QuestionInfo(
+        text=text,
+        qtype=qtype,
+        unit=unit,
+        terms=terms,
+        english=english,
+        focus=() if english else _focus(text, set(terms)),
+        numbers=tuple(
+            dict.fromkeys(m.group(0) for m in _NUMBER.finditer(text) if not _is_date(text, m))
+        ),
+        dates=tuple(dict.fromkeys(m.group(0) for m in _NUMBER.finditer(text) if _is_date(text, m))),
+        entities=() if english else _entities(text),
+        roles=_roles(text, qtype) if qtype in ("person", "org") else (),
+        granularity=granularity,
+        explicit_unit=explicit,
+        frame=None if english else frame(text.lower()),
+        reason=reason,
+    )
+
+
+def _is_date(text: str, m: re.Match[str]) -> bool:
+    return text[m.end() : m.end() + 1] in ("年", "月", "日", "号")
+
+
+def _focus(text: str, terms: set[str]) -> tuple[str, ...]:
+    """Terms next to the question word: what the answer must be about ("发放…奖励资金")."""
+    m = _QUESTION_WORDS.search(text)
+    if not m:
+        return ()
+    lo, hi = m.start() - FOCUS_WINDOW, m.end() + FOCUS_WINDOW
+    return tuple(
+        dict.fromkeys(w for w, s, e in token_spans(text) if w in terms and e > lo and s < hi)
+    )
+
+
+def _entities(text: str) -> tuple[str, ...]:
+    """Names the question is about (places, organisations, quoted titles)."""
+    names = [
+        w
+        for w, flag, _ in tagged_words(text)
+        if flag in _PROPER_FLAGS and len(w) >= 2 and in_dictionary(w) and w[0] not in _FUNCTION
+    ]
+    names += _QUOTED.findall(text)
+    return tuple(dict.fromkeys(n for n in names if not _QUESTION_WORDS.fullmatch(n)))
+
+
+def _roles(text: str, qtype: QType) -> tuple[str, ...]:
+    found = [r for r in sorted(ROLES, key=len, reverse=True) if r in text]
+    # Keep the longest: "副主任" also contains "主任", but only the former was asked.
+    roles = [r for r in found if not any(r != o and r in o for o in found)]
+    roles += [
+        role
+        for word, role in _PHOTO_ROLES
+        if word in text and (qtype == "person" or role == "供图")
+    ]
+    return tuple(dict.fromkeys(roles))
+
+
+def _unit(text: str, english: bool) -> tuple[str | None, bool]:
+    """The unit a number question asks for, and whether the question names it explicitly."""
+    if english:
+        low = text.lower()
+        m = re.search(r"how (tall|high|heavy|large|big)\b", low)
+        if m:
+            return _EN_MEASURES[m.group(1)], False
+        m = re.search(r"how (?:many|much) ([a-z ]+)", low)
+        if m:
+            for stem, unit in _EN_UNITS.items():
+                if m.group(1).startswith(stem) or f" {stem}" in m.group(1)[:30]:
+                    return unit, False
+        for stem, unit in _EN_UNITS.items():
+            if unit in ("元", "%") and re.search(rf"\b{stem}", low):
+                return unit, False
+        return None, False
+    for m in _ZH_UNIT.finditer(text):
+        # "多少家" asks for 家, but "多少支持" does not ask for 支: the unit must be a word.
+        word = next((w for w, s, _ in token_spans(text) if s == m.start(1)), m.group(1))
+        if len(word) <= len(m.group(1)):
+            return m.group(1), True
+    m = re.search(r"多少\s*([A-Za-z]{2,})", text)
+    if m:
+        return m.group(1), True
+    for pattern, unit in _IMPLIED:
+        if pattern.search(text):
+            return unit, False
+    return None, False

@@ -1,0 +1,128 @@
+"""How much of the chosen sentence to quote: the clause run around the span that reads as a
+whole answer (long enough, naming what the question names, with its qualifiers and lists)."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.reader.answer_spans import Span
+from rag.answer.reader.question import QuestionInfo
+from rag.text.normalize import normalize
+from rag.text.sentences import split_clauses, split_sentences
+
+# A sentence that opens with a consequence ("因此它被称为笨蛋水果"), or gives no cause at all,
+# answers "why" together with the sentence before it, where narration puts the cause.
+_CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|故|从而|遂|结果|由此|为此)")
+_CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
+MIN_ANSWER_CHARS = 12
+MAX_ANSWER_CHARS = 120
+_OPENERS = "“‘「『《(（\"'"
+TRAILING = "，,、：:；;"
+# A clause that qualifies or spells out the one before ("…发现于各大洲，但澳洲的化石仍有争议",
+# "…分布于东亚地区，包括日本、朝鲜…") belongs to the answer.
+_CONTINUATION = re.compile(r"\s*(?:但|不过|然而|却|包括|其中|例如|比如|如(?![今何])|即|分别)")
+# "分别是多少" asks for several values, which a sentence gives clause after clause.
+_RESPECTIVELY = re.compile(r"分别|各自|各是|respectively", re.I)
+
+
+def answer_window(
+    info: QuestionInfo, text: str, start: int, end: int, span: Span | None
+) -> tuple[int, int]:
+    """The part of the sentence ``text[start:end]`` to quote: the clause run around the span
+    (offsets within the sentence), or the densest run when there is none."""
+    clauses = split_clauses(text, start, end)
+    if span is None:
+        if end - start <= MAX_ANSWER_CHARS:
+            return _trim(text, start, end)
+        return _trim(text, *_densest(info, text, clauses))
+    s, e = start + span.start, start + span.end
+    i = next(k for k, (cs, ce) in enumerate(clauses) if cs <= s < ce)
+    j = next((k for k, (cs, ce) in enumerate(clauses) if cs < e <= ce), i)
+    # Widen to a readable answer, towards the neighbour that shares more of the question.
+    while clauses[j][1] - clauses[i][0] < MIN_ANSWER_CHARS and (i > 0 or j + 1 < len(clauses)):
+        left = _clause_hits(info, text, clauses[i - 1]) if i > 0 else -1
+        right = _clause_hits(info, text, clauses[j + 1]) if j + 1 < len(clauses) else -1
+        if left >= right:
+            i -= 1
+        else:
+            j += 1
+    # A neighbouring clause that names more of the question ("根据2002年人口普查的数据，" before
+    # "居民总数为31459人"; "…1月24日起，" before "…停播") makes the answer say what it answers.
+    while True:
+        seen = normalize(text[clauses[i][0] : clauses[j][1]]).lower()
+        left = _clause_hits(info, text, clauses[i - 1], seen) if i > 0 else 0
+        right = _clause_hits(info, text, clauses[j + 1], seen) if j + 1 < len(clauses) else 0
+        if left and left >= right and _fits_window(clauses, i - 1, j):
+            i -= 1
+        elif right and _fits_window(clauses, i, j + 1):
+            j += 1
+        else:
+            break
+    # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
+    respectively = bool(_RESPECTIVELY.search(info.text))
+    while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
+        i -= 1
+    while (
+        j + 1 < len(clauses)
+        and (_enumerates(text, clauses[j]) or _continues(text, clauses[j + 1]) or respectively)
+        and _fits_window(clauses, i, j + 1)
+    ):
+        j += 1
+    return _trim(text, clauses[i][0], clauses[j][1])
+
+
+def _enumerates(text: str, clause: tuple[int, int]) -> bool:
+    return text[clause[1] - 1] == "、"
+
+
+def _continues(text: str, clause: tuple[int, int]) -> bool:
+    return bool(_CONTINUATION.match(text, clause[0], clause[1]))
+
+
+def _fits_window(clauses: list[tuple[int, int]], i: int, j: int) -> bool:
+    return clauses[j][1] - clauses[i][0] <= MAX_ANSWER_CHARS
+
+
+def _clause_hits(info: QuestionInfo, text: str, clause: tuple[int, int], seen: str = "") -> int:
+    """How many of the question's words the clause names (those not already ``seen``)."""
+    window = normalize(text[clause[0] : clause[1]]).lower()
+    return sum(1 for t in info.terms if t in window and t not in seen)
+
+
+def _densest(info: QuestionInfo, text: str, clauses: list[tuple[int, int]]) -> tuple[int, int]:
+    best, best_hits = (clauses[0][0], min(clauses[-1][1], clauses[0][0] + MAX_ANSWER_CHARS)), -1
+    for i in range(len(clauses)):
+        j = i
+        while j + 1 < len(clauses) and clauses[j + 1][1] - clauses[i][0] <= MAX_ANSWER_CHARS:
+            j += 1
+        hits = _clause_hits(info, text, (clauses[i][0], clauses[j][1]))
+        if hits > best_hits:
+            best, best_hits = (clauses[i][0], clauses[j][1]), hits
+    return best
+
+
+def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+    """Drop a dangling opening quote and trailing commas from a quote (still verbatim)."""
+    while e > s and text[e - 1] in TRAILING:
+        e -= 1
+    if s < e and text[s] in _OPENERS:
+        closer = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "(": ")", "（": "）"}.get(
+            text[s], text[s]
+        )
+        if closer not in text[s + 1 : e]:
+            s += 1
+    return s, e
+
+
+def with_cause(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
+    """For a "why" question: the quote, extended back over the sentence before when the
+    chosen sentence states only the consequence."""
+    start, end = sentence
+    if not _consequence_only(text[start:end]):
+        return window
+    before = [s for s, e in split_sentences(text) if e <= start]
+    return (before[-1], window[1]) if before else window
+
+
+def _consequence_only(sentence: str) -> bool:
+    return bool(_CONSEQUENCE.match(sentence)) or not _CAUSE.search(sentence)

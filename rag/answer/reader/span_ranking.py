@@ -1,0 +1,132 @@
+"""Which span of a sentence answers: of the asked type, framed or pulled by the question's words.
+
+The question's words pull each candidate span by their IDF, less with distance; a slot that
+the question's frame marks in the sentence (see ``rag.answer.reader.question_frame``) draws the spans inside it and,
+for who/which/where questions, is itself the answer when no tagged name fits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.reader.answer_spans import Span, roles_before, spans_for, unit_class
+from rag.answer.reader.question import QuestionInfo
+from rag.answer.reader.question_frame import Slot, occurrences
+from rag.text.normalize import normalize
+
+COUNTABLE = ("count", "people", "enterprise", "vehicle")
+# How strongly a slot framed by the question's words draws the candidate spans inside it.
+SLOT_PULL = 5.0
+
+
+def strict(info: QuestionInfo) -> bool:
+    """Whether a span of the wrong unit or title cannot be the answer at all."""
+    return info.explicit_unit or bool(info.roles) or info.granularity != "any"
+
+
+def fits(info: QuestionInfo, span: Span) -> bool:
+    if info.qtype == "number" and info.unit is not None:
+        if info.unit == "个":  # the all-purpose classifier: "几个孩子" is answered by "3名子女"
+            return unit_class(span.unit) in COUNTABLE
+        return unit_class(span.unit) == unit_class(info.unit)
+    if info.qtype == "date":
+        if info.granularity == "day":
+            return "日" in span.text
+        if info.granularity == "year":
+            return "年" in span.text
+    if info.roles and info.qtype in ("person", "org"):
+        return bool(set(span.roles) & set(info.roles))
+    return True
+
+
+def best_span(
+    info: QuestionInfo,
+    sentence: str,
+    norm: str,
+    weights: dict[str, float],
+    title: str,
+    slot: Slot | None,
+) -> tuple[Span | None, bool]:
+    """The span nearest the question's words, preferring one that fits; and whether it fits."""
+    if not info.wants_span:
+        return None, False
+    # A figure the question itself states ("20个方向里有几个…") is not its answer.
+    spans = [sp for sp in spans_for(info.qtype, sentence) if not _restates(info, sp)]
+    framed = _framed(info, sentence, slot)
+    if not spans:
+        return (framed, True) if framed else (None, False)
+    words = [t for t in info.focus or info.terms if len(t) >= 2] or list(info.terms)
+    anchors = {t: occurrences(t, norm) for t in words}
+    # A word the sentence puts otherwise ("弟弟" / "弟为") still anchors by its longest part.
+    partial = {t: longest_part(t, norm) for t, places in anchors.items() if not places}
+    anchors.update({p: occurrences(p, norm) for p in partial.values() if p})
+    weights = {**weights, **{p: 0.5 * weights.get(t, 1.0) for t, p in partial.items() if p}}
+
+    def closeness(span: Span) -> float:
+        # Each question word pulls the span by its IDF, less with distance. Chinese puts the
+        # predicate before the figure ("总量达到80家"), so a span just after a word is closer
+        # than one just before it. The article's subject recurs all over it, and a word said
+        # several times in the sentence pins no one place: both pull less.
+        pull = 0.0
+        for t, places in anchors.items():
+            if places:
+                d = min(
+                    span.start - e if span.start >= e else 1.5 * max(s - span.end, 0) + 1
+                    for s, e in places
+                )
+                weight = weights.get(t, 1.0) / len(places) * (0.3 if t in title else 1.0)
+                pull += weight / (1 + d / 4)
+        return (
+            pull
+            + (SLOT_PULL if slot is not None and _overlaps(span, slot) else 0.0)
+            - (0 if fits(info, span) else 1000)
+            - (500 if _asked_about(info, span) else 0)
+        )
+
+    best = max(spans, key=closeness)
+    fitting = fits(info, best)
+    if framed and (not fitting or _asked_about(info, best) or not _overlaps(best, framed)):
+        return framed, True
+    return best, fitting
+
+
+def longest_part(word: str, text: str) -> str | None:
+    """The longest proper part of ``word`` that occurs in ``text``."""
+    for n in range(len(word) - 1, 0, -1):
+        for i in range(len(word) - n + 1):
+            if word[i : i + n] in text:
+                return word[i : i + n]
+    return None
+
+
+def _framed(info: QuestionInfo, sentence: str, slot: Slot | None) -> Span | None:
+    """The slot as the answer to a who/which/where question: the question's frame is better
+    evidence than a name tagger that misses transliterations, titles and organisations."""
+    if slot is None or not slot.whole or info.qtype not in ("person", "org", "place"):
+        return None
+    span = Span(
+        slot.start,
+        slot.end,
+        sentence[slot.start : slot.end],
+        info.qtype,
+        roles=roles_before(sentence, slot.start),
+    )
+    # "主任是谁" is not framed by "副主任…": a title just before the question word must be
+    # the one the source gives ("接替谁担任局长" names the post, not the answer's title).
+    titled = info.frame is not None and info.frame.before.rstrip("是为").endswith(info.roles)
+    return span if info.qtype != "person" or not titled or fits(info, span) else None
+
+
+def _overlaps(a: Span | Slot, b: Span | Slot) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _restates(info: QuestionInfo, span: Span) -> bool:
+    digits = re.findall(r"\d+(?:\.\d+)?", span.text)
+    return bool(digits) and all(d in info.numbers for d in digits)
+
+
+def _asked_about(info: QuestionInfo, span: Span) -> bool:
+    """A name the question itself gives ("魏玩的弟弟是谁") is what it asks about, not the
+    answer; still, the clause around it may hold the answer, so it is kept as a last resort."""
+    return normalize(span.text).lower() in info.text.lower()

@@ -1,1 +1,0 @@
-"""The benchmark behind ``rag eval``: question sets, systems, metrics, sweeps and the report."""

@@ -1,0 +1,145 @@
+"""Hybrid retrieval: FAISS (dense) and BM25 (lexical) fused, one hit per paragraph."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from rag.config import Fusion
+from rag.index.embeddings import Embedder
+from rag.index.store import IndexSnapshot
+from rag.ingest.chunking import Chunk
+from rag.text.normalize import normalize
+from rag.text.tokens import tokenize
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its fused score and where the score came from."""
+
+    chunk: Chunk
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalParams:
+    fusion: Fusion = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 0.5
+    candidates: int = 50
+
+
+class Retriever:
+    """Searches whichever snapshot it is given, so an index swap never blocks a search."""
+
+    def __init__(self, embedder: Embedder, params: RetrievalParams | None = None) -> None:
+        self.embedder = embedder
+        self.params = params or RetrievalParams()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Query vector, memoised: repeated questions cost no model call."""
+        with self._cache_lock:
+            if text in self._query_cache:
+                self._query_cache.move_to_end(text)
+                return self._query_cache[text]
+        vec = self.embedder.embed_query(text)
+        with self._cache_lock:
+            self._query_cache[text] = vec
+            if len(self._query_cache) > 2048:
+                self._query_cache.popitem(last=False)
+        return vec
+
+    def search(
+        self, snap: IndexSnapshot, query: str, k: int = 5, mode: Mode = "hybrid"
+    ) -> list[Hit]:
+        """Top ``k`` hits, at most one per paragraph, best first."""
+        if not snap.chunks or k <= 0:
+            return []
+        text = normalize(query)
+        n = max(self.params.candidates, k * 4)
+        dense: dict[int, tuple[float, int]] = {}
+        lexical: dict[int, tuple[float, int]] = {}
+        if mode != "bm25":
+            rows, scores = snap.dense.search(self.embed_query(text), n)
+            dense = {
+                int(r): (float(s), rank)
+                for rank, (r, s) in enumerate(zip(rows, scores, strict=True), 1)
+            }
+        if mode != "dense":
+            all_scores = snap.bm25.scores(tokenize(text))
+            top = _top_rows(all_scores, n)
+            lexical = {int(r): (float(all_scores[r]), rank) for rank, r in enumerate(top, 1)}
+        fused = self._fuse(dense, lexical, mode)
+        hits: list[Hit] = []
+        seen: set[tuple[str, int]] = set()
+        for row, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
+            chunk = snap.chunks[row]
+            key = (chunk.doc_id, chunk.paragraph)
+            if key in seen:
+                continue
+            seen.add(key)
+            d = dense.get(row)
+            b = lexical.get(row)
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    score=score,
+                    dense_score=d[0] if d else None,
+                    dense_rank=d[1] if d else None,
+                    bm25_score=b[0] if b else None,
+                    bm25_rank=b[1] if b else None,
+                )
+            )
+            if len(hits) == k:
+                break
+        return hits
+
+    def _fuse(
+        self,
+        dense: dict[int, tuple[float, int]],
+        lexical: dict[int, tuple[float, int]],
+        mode: Mode,
+    ) -> dict[int, float]:
+        if mode == "dense":
+            return {r: s for r, (s, _) in dense.items()}
+        if mode == "bm25":
+            return {r: s for r, (s, _) in lexical.items()}
+        p = self.params
+        w = p.dense_weight
+        fused: dict[int, float] = {}
+        if p.fusion == "rrf":
+            for r, (_, rank) in dense.items():
+                fused[r] = fused.get(r, 0.0) + w / (p.rrf_k + rank)
+            for r, (_, rank) in lexical.items():
+                fused[r] = fused.get(r, 0.0) + (1 - w) / (p.rrf_k + rank)
+            return fused
+        # Weighted sum of scores scaled to [0, 1] over the candidates of each list.
+        for part, weight in ((dense, w), (lexical, 1 - w)):
+            if not part:
+                continue
+            values = np.array([s for s, _ in part.values()])
+            lo, hi = float(values.min()), float(values.max())
+            span = hi - lo or 1.0
+            for r, (s, _) in part.items():
+                fused[r] = fused.get(r, 0.0) + weight * (s - lo) / span
+        return fused
+
+
+def _top_rows(scores: np.ndarray, n: int) -> list[int]:
+    """Rows of the ``n`` highest positive scores, best first."""
+    positive = np.flatnonzero(scores > 0)
+    if len(positive) > n:
+        positive = positive[np.argpartition(-scores[positive], n - 1)[:n]]
+    return [int(r) for r in positive[np.argsort(-scores[positive], kind="stable")]]

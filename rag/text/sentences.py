@@ -1,0 +1,51 @@
+"""Sentences and clauses of Chinese (and Western) text, as spans into the text."""
+
+from __future__ import annotations
+
+import re
+
+# A sentence ends at Chinese or Western terminal punctuation, together with any closing
+# quotes or brackets that follow it ("…说。”" ends after the quote).
+_SENTENCE_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|\.{3,})[”’」』\"'）)》]*")
+CREDIT_CHARS = 10
+# A colon or ASCII comma before a digit is a ratio or a thousands separator ("1：7", "2,400").
+_CLAUSE_END = re.compile(r"(?:[，、]|[,：:](?!\d))[”’」』\"'）)》]*")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text`` (a trailing piece without punctuation included)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() > pos:
+            spans.append((pos, m.end()))
+            pos = m.end()
+    if pos < len(text) and text[pos:].strip():
+        tail = text[pos:].strip()
+        if spans and len(tail) <= CREDIT_CHARS:
+            # A short unpunctuated tail is a credit ("李剑锋摄", "视觉中国供图"): keep it
+            # with the sentence it belongs to.
+            spans[-1] = (spans[-1][0], len(text))
+        else:
+            spans.append((pos, len(text)))
+    return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
+
+
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` after commas and colons; used for over-long sentences."""
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        spans.append((pos, m.end()))
+        pos = m.end()
+    if pos < end:
+        spans.append((pos, end))
+    return spans
+
+
+def _strip_span(text: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return s, e
