@@ -63,7 +63,12 @@ class _IndexCollector(Collector):
         engine = self._engine()
         if engine is None or not engine.has_index():
             return
-        counts = engine.snapshot.counts
+        stats = engine.store.stats()
+        counts = {
+            "documents": stats.documents,
+            "paragraphs": stats.paragraphs,
+            "chunks": stats.chunks,
+        }
         for name, value in counts.items():
             yield GaugeMetricFamily(f"rag_index_{name}", f"{name.capitalize()} in the index", value)
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
 from rag.config import Settings, get_settings
 from rag.errors import RagError
 from rag.search.retrieval import Mode
+
+P = ParamSpec("P")
 
 app = typer.Typer(
     add_completion=False,
@@ -35,10 +39,29 @@ def _settings(**overrides: Any) -> Settings:
     return base.model_copy(update=update) if update else base
 
 
+_opened: list[Any] = []
+
+
 def _engine(settings: Settings) -> Any:
     from rag.engine import RagEngine
 
-    return RagEngine(settings)
+    engine = RagEngine(settings)
+    _opened.append(engine)
+    return engine
+
+
+def _closing(command: Callable[P, None]) -> Callable[P, None]:
+    """Close the engines a command opened (its index connections), however it ends."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        finally:
+            while _opened:
+                _opened.pop().close()
+
+    return run
 
 
 def _progress(total: int, desc: str) -> Any:
@@ -57,6 +80,7 @@ def _print_json(data: dict[str, Any]) -> None:
 
 
 @app.command()
+@_closing
 def index(
     corpus: Annotated[
         list[Path] | None,
@@ -66,22 +90,77 @@ def index(
         ),
     ] = None,
     index_dir: IndexDirOption = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Start from an empty index (after changing settings)")
+    ] = False,
 ) -> None:
-    """Build (or rebuild) the index; unchanged text is never embedded twice."""
+    """Bring the index in line with the corpus: only added, changed or removed files are read."""
     settings = _settings(index_dir=index_dir, corpus=corpus or None)
     try:
         engine = _engine(settings)
-        report = engine.build(settings.corpus, progress=_progress)
+        report = engine.build(settings.corpus, progress=_progress, rebuild=rebuild)
     except RagError as exc:
         raise _fail(str(exc)) from None
+    for line in report.skipped:
+        typer.echo(f"skipped: {line}", err=True)
     typer.echo(
         f"indexed {report.documents} documents ({report.paragraphs} paragraphs, {report.chunks} chunks) "
-        f"in {report.seconds:.1f} s: {report.embedded} chunks embedded, "
-        f"{report.chunks - report.embedded} from cache -> {settings.index_dir}"
+        f"in {report.seconds:.1f} s; files: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged, {len(report.skipped)} skipped; "
+        f"{report.embedded} chunks embedded, {report.written - report.embedded} from cache "
+        f"-> {settings.index_dir}"
     )
 
 
 @app.command()
+@_closing
+def add(
+    files: Annotated[list[Path], typer.Argument(help="Files or directories to add (or replace)")],
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Add documents from files to the index; a file added before is replaced."""
+    settings = _settings(index_dir=index_dir)
+    try:
+        articles = _engine(settings).add_files(files, progress=_progress)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"added {len(articles)} documents: {', '.join(a.doc_id for a in articles)}")
+
+
+@app.command()
+@_closing
+def delete(
+    doc_ids: Annotated[list[str], typer.Argument(help="Ids of the documents to delete")],
+    index_dir: IndexDirOption = None,
+) -> None:
+    """Delete documents by id (all or none: an unknown id deletes nothing)."""
+    settings = _settings(index_dir=index_dir)
+    try:
+        _engine(settings).delete_documents(doc_ids)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"deleted {len(doc_ids)} documents")
+
+
+@app.command()
+@_closing
+def compact(index_dir: IndexDirOption = None) -> None:
+    """Merge the index's write batches and drop deleted entries (searches keep working)."""
+    settings = _settings(index_dir=index_dir)
+    try:
+        engine = _engine(settings)
+        _ = engine.store
+        engine.compact()
+        stats = engine.store.stats()
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"compacted {settings.index_dir}: {stats.documents} documents, {stats.chunks} chunks"
+    )
+
+
+@app.command()
+@_closing
 def search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     top_k: TopK = 5,
@@ -111,6 +190,7 @@ def search(
 
 
 @app.command()
+@_closing
 def ask(
     question: Annotated[
         str, typer.Argument(help="A question in Chinese (simplified or traditional) or English")
@@ -141,6 +221,7 @@ def ask(
 
 
 @app.command()
+@_closing
 def serve(
     index_dir: IndexDirOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -169,6 +250,7 @@ def serve(
 
 
 @app.command("eval")
+@_closing
 def eval_(
     questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL)")] = Path(
         "eval/questions.jsonl"

@@ -1,9 +1,9 @@
 """The library's front door: one object that indexes, searches, answers and updates.
 
-The CLI and the HTTP service are thin layers over :class:`RagEngine`. Searches read the
-current snapshot without locks; a writer builds a new snapshot on the side (embedding only
-what changed), commits it to disk and then swaps the reference, so readers see the old or
-the new index, never a half-built one.
+The CLI and the HTTP service are thin layers over :class:`RagEngine`. It reads and writes
+through a :class:`~rag.index.store.Store`: a write embeds only what changed and commits it
+as one transaction, so readers (in this process or another) see the index before or after a
+write, never half of one.
 """
 
 from __future__ import annotations
@@ -20,19 +20,13 @@ import numpy as np
 from rag.answer.reader.reader import ExtractiveAnswerer
 from rag.answer.types import Answer, Answerer, AnswerMode, StreamEvent
 from rag.config import Settings
-from rag.errors import DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
+from rag.errors import CorpusError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
-from rag.index.indexing import BuildReport, ProgressFactory, build, replace_documents
-from rag.index.store import (
-    CACHE_FILE,
-    IndexParams,
-    IndexSnapshot,
-    commit_snapshot,
-    load_snapshot,
-    writer_lock,
-)
+from rag.index.indexing import BuildReport, ProgressFactory, prepare
+from rag.index.local import CACHE_FILE, LocalStore
+from rag.index.store import IndexParams, Store
 from rag.ingest.chunking import ChunkParams
-from rag.ingest.corpus import content_id, load_corpus, parse_plain
+from rag.ingest.corpus import content_id, load_file, parse_plain, scan, unique_articles
 from rag.ingest.documents import Article
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
@@ -95,38 +89,48 @@ class RagEngine:
             scorer=self.sentence_similarity,
             query_vector=self.retriever.embed_query,
         )
-        self._snap: IndexSnapshot | None = None
+        self._store: Store | None = None
         self._load_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._compacting = threading.Lock()
         self._cache: EmbeddingCache | None = None
         self._llm: Answerer | None = None
 
     # -- index lifecycle -----------------------------------------------------------------
 
     @property
-    def snapshot(self) -> IndexSnapshot:
-        """The current index, loaded from disk on first use."""
-        snap = self._snap
-        if snap is None:
+    def store(self) -> Store:
+        """The index, opened on first use."""
+        store = self._store
+        if store is None:
             with self._load_lock:
-                if self._snap is None:
-                    self._snap = load_snapshot(self.index_dir, self.params)
-                snap = self._snap
-        return snap
+                if self._store is None:
+                    self._store = LocalStore.open(self.index_dir, self.params)
+                store = self._store
+        return store
 
     def has_index(self) -> bool:
-        if self._snap is not None:
+        if self._store is not None:
             return True
         try:
-            _ = self.snapshot
+            _ = self.store
         except IndexNotFoundError:
             return False
         return True
 
-    def reload(self) -> IndexSnapshot:
+    def reload(self) -> Store:
+        """Pick up what other processes committed (searches also do this by themselves)."""
+        self.store.refresh()
+        return self.store
+
+    def close(self) -> None:
+        """Close this thread's connections to the index and the embedding cache."""
         with self._load_lock:
-            self._snap = load_snapshot(self.index_dir, self.params)
-            return self._snap
+            if self._store is not None:
+                self._store.close()
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
 
     def _embedding_cache(self) -> EmbeddingCache:
         # Readers reach this too (sentence_similarity): open one connection, not one per racer.
@@ -135,24 +139,92 @@ class RagEngine:
                 self._cache = EmbeddingCache(self.index_dir / CACHE_FILE, self.embedder)
             return self._cache
 
+    def _writable(self) -> LocalStore:
+        with self._load_lock:
+            if self._store is None:
+                self._store = LocalStore.create(self.index_dir, self.params)
+            assert isinstance(self._store, LocalStore)
+            return self._store
+
     def build(
-        self, corpus: Sequence[Path] | None = None, progress: ProgressFactory | None = None
+        self,
+        corpus: Sequence[Path] | None = None,
+        progress: ProgressFactory | None = None,
+        rebuild: bool = False,
     ) -> BuildReport:
-        """(Re)build the index from ``corpus`` (default: the configured corpus)."""
+        """Bring the index in line with ``corpus`` (default: the configured corpus).
+
+        Files added, changed or removed since the last build are the only ones read and
+        embedded; documents that came from elsewhere (the API, other folders) stay.
+        ``rebuild`` starts from an empty index, also when the settings changed.
+        """
+        started = time.perf_counter()
         paths = list(corpus or self.settings.corpus)
-        articles = load_corpus(paths)  # fails before anything on disk is touched
-        with self._write_lock, writer_lock(self.index_dir):
-            snap, report = build(
+        files = scan(paths)  # fails before anything on disk is touched
+        if rebuild:
+            with self._load_lock:
+                if self._store is not None:
+                    self._store.close()
+                self._store = None
+            LocalStore.remove_files(self.index_dir)
+        with self._write_lock:
+            store = self._writable()
+            stored = store.origins()
+            changed = [f for f in files if stored.get(str(f.path)) != f.digest]
+            gone = set(stored) - {str(f.path) for f in files}
+            gone = {o for o in gone if any(_under(o, p) for p in paths)}
+            articles: list[Article] = []
+            origins: dict[str, tuple[str, str]] = {}
+            skipped: list[str] = []
+            for f in changed:
+                try:
+                    loaded = load_file(f)
+                except CorpusError as exc:
+                    skipped.append(str(exc))
+                    continue
+                articles.extend(loaded)
+                origins.update((a.doc_id, (str(f.path), f.digest)) for a in loaded)
+            articles = unique_articles(articles)
+            if skipped and len(skipped) == len(files):
+                raise CorpusError("; ".join(skipped))  # nothing of this corpus could be read
+            if not store.stats().documents and not any(a.paragraphs for a in articles):
+                shown = ", ".join(str(p) for p in paths)
+                detail = f" ({'; '.join(skipped)})" if skipped else ""
+                raise CorpusError(f"corpus is empty: no text found in {shown}{detail}")
+            remove = {d for f in changed for d in store.origin_documents(str(f.path))}
+            remove |= {d for o in gone for d in store.origin_documents(o)}
+            prepared = prepare(
                 articles,
-                self.params,
+                self.params.chunking,
                 self.embedder,
                 self._embedding_cache(),
                 self.settings.embed_batch_size,
                 progress,
-                sources=tuple(str(p) for p in paths),
+                origins,
             )
-            self._snap = commit_snapshot(self.index_dir, snap)
-        return report
+            if prepared.documents or remove:
+                store.write(prepared.documents, remove)
+                store.compact()
+            stats = store.stats()
+        return BuildReport(
+            documents=stats.documents,
+            paragraphs=stats.paragraphs,
+            chunks=stats.chunks,
+            embedded=prepared.embedded,
+            seconds=time.perf_counter() - started,
+            embed_seconds=prepared.embed_seconds,
+            added=sum(1 for f in changed if str(f.path) not in stored),
+            updated=sum(1 for f in changed if str(f.path) in stored),
+            removed=len(gone),
+            unchanged=len(files) - len(changed),
+            skipped=tuple(skipped),
+            written=prepared.chunks,
+        )
+
+    def compact(self) -> None:
+        """Merge write batches and drop deleted entries (``rag compact``)."""
+        with self._write_lock:
+            self._writable().compact()
 
     # -- reading -------------------------------------------------------------------------
 
@@ -177,7 +249,7 @@ class RagEngine:
     def search(self, query: str, k: int = 5, mode: Mode = "hybrid") -> SearchResult:
         started = time.perf_counter()
         query = self.check_text(query, "query")
-        hits = self.retriever.search(self.snapshot, query, k, mode)
+        hits = self.retriever.search(self.store, query, k, mode)
         return SearchResult(query, hits, (time.perf_counter() - started) * 1000)
 
     def answerer_for(self, mode: AnswerMode | None = None) -> Answerer:
@@ -205,9 +277,9 @@ class RagEngine:
         started = time.perf_counter()
         question = self.check_text(question)
         answerer = self.answerer_for(mode)
-        snap = self.snapshot
-        hits = self.retriever.search(snap, question, k, retrieval)
-        answer = answerer.answer(question, hits, snap)
+        store = self.store
+        hits = self.retriever.search(store, question, k, retrieval)
+        answer = answerer.answer(question, hits, store)
         return _with_time(answer, started)
 
     def ask_stream(
@@ -217,11 +289,11 @@ class RagEngine:
         started = time.perf_counter()
         question = self.check_text(question)
         answerer = self.answerer_for(mode)
-        snap = self.snapshot
+        store = self.store
 
         def events() -> Iterator[StreamEvent]:
-            hits = self.retriever.search(snap, question, k)
-            for event in answerer.stream(question, hits, snap):
+            hits = self.retriever.search(store, question, k)
+            for event in answerer.stream(question, hits, store):
                 if event.kind == "done" and event.answer is not None:
                     event = replace(event, answer=_with_time(event.answer, started))
                 yield event
@@ -229,11 +301,10 @@ class RagEngine:
         return events()
 
     def documents(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Article]]:
-        articles = list(self.snapshot.articles.values())
-        return len(articles), articles[offset : offset + limit]
+        return self.store.articles(offset, limit)
 
     def document(self, doc_id: str) -> Article:
-        article = self.snapshot.articles.get(doc_id)
+        article = self.store.article(doc_id)
         if article is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
         return article
@@ -257,34 +328,77 @@ class RagEngine:
         article = parse_plain(text, doc_id, "api", title=title)
         if not article.paragraphs:
             raise InvalidQueryError("document text has no paragraphs")
-        self._update([article], set(), progress)
+        self._write([article], set(), {}, progress)
         return article
 
-    def delete_document(self, doc_id: str) -> None:
+    def add_files(
+        self, paths: Sequence[Path], progress: ProgressFactory | None = None
+    ) -> list[Article]:
+        """Index the documents of ``paths`` (``rag add``); a file indexed before is replaced."""
+        files = scan(paths)
+        loaded = [(f, load_file(f)) for f in files]
+        articles = unique_articles([a for _, found in loaded for a in found])
+        if not any(a.paragraphs for a in articles):
+            raise CorpusError(f"no text found in {', '.join(str(p) for p in paths)}")
+        origins = {a.doc_id: (str(f.path), f.digest) for f, found in loaded for a in found}
         with self._write_lock:
-            if doc_id not in self.snapshot.articles:
-                raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-        self._update([], {doc_id}, None)
+            store = self._writable()
+            replaced = {d for f in files for d in store.origin_documents(str(f.path))}
+        self._write(articles, replaced, origins, progress)
+        return articles
 
-    def _update(
-        self, articles: list[Article], remove: set[str], progress: ProgressFactory | None
-    ) -> None:
-        with self._write_lock, writer_lock(self.index_dir):
-            # Re-read the manifest's snapshot only if another process committed meanwhile.
-            current = self.snapshot
-            missing = remove - set(current.articles)
+    def delete_document(self, doc_id: str) -> None:
+        self.delete_documents([doc_id])
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Delete documents by id; an unknown id is an error and nothing is deleted."""
+        with self._write_lock:
+            missing = [d for d in doc_ids if self.store.article(d) is None]
             if missing:
-                raise DocumentNotFoundError(f"no document with id {sorted(missing)[0]!r}")
-            new = replace_documents(
-                current,
-                articles,
-                remove,
-                self.embedder,
-                self._embedding_cache(),
-                self.settings.embed_batch_size,
-                progress,
-            )
-            self._snap = commit_snapshot(self.index_dir, new)
+                raise DocumentNotFoundError(f"no document with id {missing[0]!r}")
+            self.store.write([], set(doc_ids))
+        self._maybe_compact()
+
+    def _write(
+        self,
+        articles: list[Article],
+        remove: set[str],
+        origins: dict[str, tuple[str, str]],
+        progress: ProgressFactory | None,
+    ) -> None:
+        prepared = prepare(
+            articles,
+            self.params.chunking,
+            self.embedder,
+            self._embedding_cache(),
+            self.settings.embed_batch_size,
+            progress,
+            origins,
+        )
+        with self._write_lock:
+            self._writable().write(prepared.documents, remove)
+        self._maybe_compact()
+
+    def _maybe_compact(self) -> None:
+        """Compact in the background once enough writes have piled up; one at a time."""
+        store = self._store
+        if not isinstance(store, LocalStore) or not store.needs_compaction():
+            return
+        if self._compacting.acquire(blocking=False):
+
+            def run() -> None:
+                try:
+                    store.compact()
+                finally:
+                    self._compacting.release()
+
+            threading.Thread(target=run, name="rag-compact", daemon=True).start()
+
+
+def _under(origin: str, root: Path) -> bool:
+    """Whether the corpus file ``origin`` is ``root`` or lies under the directory ``root``."""
+    path = Path(origin)
+    return path == root or root in path.parents
 
 
 def _with_time(answer: Answer, started: float) -> Answer:

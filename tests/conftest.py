@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -67,14 +68,33 @@ def hash_settings(tmp_path: Path) -> Settings:
     return Settings(index_dir=tmp_path / "index", corpus=[SEEDS], embedder="hash")
 
 
-@pytest.fixture
-def hash_engine(hash_settings: Settings):  # type: ignore[no-untyped-def]
-    """An engine over the seeds with the deterministic hash embedder, built in ``tmp_path``."""
+@pytest.fixture(scope="session")
+def hash_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed index built once per test session with the hash embedder (never written to:
+    each test gets its own copy through ``hash_engine``)."""
     from rag.engine import RagEngine
 
-    engine = RagEngine(hash_settings, embedder=HashEmbedder())
+    index_dir = tmp_path_factory.mktemp("hash-index") / "index"
+    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash")
+    engine = RagEngine(settings, embedder=HashEmbedder())
     engine.build()
-    return engine
+    engine.store.close()
+    return index_dir
+
+
+def copy_index(source: Path, target: Path) -> Path:
+    """A private copy of a closed index (copy-on-write for the tests that change it)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+@pytest.fixture
+def hash_engine(hash_settings: Settings, hash_index_dir: Path):  # type: ignore[no-untyped-def]
+    """An engine over the seeds with the deterministic hash embedder, in ``tmp_path``."""
+    from rag.engine import RagEngine
+
+    copy_index(hash_index_dir, hash_settings.index_dir)
+    return RagEngine(hash_settings, embedder=HashEmbedder())
 
 
 @pytest.fixture(scope="session")

@@ -57,9 +57,9 @@ def test_healthz_names_the_index_served(client: TestClient, hash_engine: RagEngi
     assert r.status_code == 200
     health = Health.model_validate(r.json())
     assert health.documents == 29
-    assert health.chunks == len(hash_engine.snapshot.chunks)
+    assert health.chunks == hash_engine.store.stats().chunks
     assert health.embedder == "hash"
-    assert health.index_version == hash_engine.snapshot.generation != ""
+    assert health.index_version == hash_engine.store.stats().version != ""
 
 
 def test_search_returns_what_rag_search_json_prints(
@@ -133,9 +133,10 @@ def test_documents_are_listed_a_page_at_a_time(client: TestClient, hash_engine: 
         assert len(page.documents) <= 7
         seen += [d.id for d in page.documents]
         offset += 7
-    assert seen == list(hash_engine.snapshot.articles)
+    assert seen == [a.doc_id for a in hash_engine.store.articles(0, 10**6)[1]]
     first = client.get("/documents", params={"limit": 1}).json()["documents"][0]
-    article = hash_engine.snapshot.articles[first["id"]]
+    article = hash_engine.store.article(first["id"])
+    assert article is not None
     assert first == {
         "id": article.doc_id,
         "title": article.title,
@@ -170,9 +171,9 @@ def test_metrics_count_requests_by_route_template_and_show_index_size(
         )
         == 2
     )
-    counts = hash_engine.snapshot.counts
-    assert re.search(rf"^rag_index_documents {counts['documents']}\.0$", text, re.M)
-    assert re.search(rf"^rag_index_chunks {counts['chunks']}\.0$", text, re.M)
+    stats = hash_engine.store.stats()
+    assert re.search(rf"^rag_index_documents {stats.documents}\.0$", text, re.M)
+    assert re.search(rf"^rag_index_chunks {stats.chunks}\.0$", text, re.M)
 
 
 def test_each_app_has_its_own_metrics(hash_engine: RagEngine) -> None:
@@ -207,7 +208,7 @@ def test_the_app_opens_its_engine_from_settings_in_the_lifespan(hash_engine: Rag
     app = create_app(settings=hash_engine.settings)
     assert app.state.engine is None  # nothing loaded by the factory itself
     with TestClient(app) as c:
-        assert c.get("/healthz").json()["index_version"] == hash_engine.snapshot.generation
+        assert c.get("/healthz").json()["index_version"] == hash_engine.store.stats().version
 
 
 def test_importing_the_app_loads_no_model_index_or_tokenizer() -> None:

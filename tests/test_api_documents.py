@@ -95,9 +95,9 @@ def test_changes_are_on_disk_before_the_response(
     client.post("/documents", json=DOC)
     client.delete(url("000_edf5affd2abe794d-03"))
     reopened = RagEngine(hash_engine.settings, embedder=HashEmbedder())
-    assert DOC["id"] in reopened.snapshot.articles
-    assert "000_edf5affd2abe794d-03" not in reopened.snapshot.articles
-    assert reopened.snapshot.generation == client.get("/healthz").json()["index_version"]
+    assert reopened.store.article(DOC["id"]) is not None
+    assert reopened.store.article("000_edf5affd2abe794d-03") is None
+    assert reopened.store.stats().version == client.get("/healthz").json()["index_version"]
 
 
 class CountingEmbedder(HashEmbedder):
@@ -119,7 +119,7 @@ def test_only_the_new_documents_chunks_are_embedded(hash_settings: Any) -> None:
         client.post("/search", json={"query": "光谷"})
         embedder.passages.clear()
         assert client.post("/documents", json=DOC).status_code == 201
-    new_chunks = [c for c in engine.snapshot.chunks if c.doc_id == DOC["id"]]
+    new_chunks = [c for c in list(engine.store.iter_chunks()) if c.doc_id == DOC["id"]]
     assert len(embedder.passages) == len(new_chunks) == 2
 
 

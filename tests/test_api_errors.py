@@ -151,18 +151,18 @@ def test_oversized_bodies_are_refused_whether_declared_or_streamed(
 def test_an_over_long_document_is_refused_and_nothing_is_written(hash_engine: RagEngine) -> None:
     settings = hash_engine.settings.model_copy(update={"max_document_chars": 100})
     hash_engine.settings = settings
-    generation = hash_engine.snapshot.generation
+    generation = hash_engine.store.stats().version
     with TestClient(create_app(settings, hash_engine)) as client:
         r = client.post("/documents", json={"id": "long", "title": "长文", "text": "字" * 101})
         assert_error(r, 422, "invalid_input")
         assert client.get("/documents/long").status_code == 404
-    assert hash_engine.snapshot.generation == generation
+    assert hash_engine.store.stats().version == generation
 
 
 def test_a_write_that_fails_midway_leaves_the_index_as_it_was(
     hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    generation = hash_engine.snapshot.generation
+    generation = hash_engine.store.stats().version
 
     def broken(texts: Any) -> Any:
         raise RuntimeError("embedding backend crashed")
@@ -175,8 +175,8 @@ def test_a_write_that_fails_midway_leaves_the_index_as_it_was(
         assert client.get("/documents/x").status_code == 404
         assert client.get("/healthz").json()["index_version"] == generation
     reopened = RagEngine(hash_engine.settings, embedder=hash_engine.embedder)
-    assert reopened.snapshot.generation == generation
-    assert "x" not in reopened.snapshot.articles
+    assert reopened.store.stats().version == generation
+    assert reopened.store.article("x") is None
 
 
 def test_an_unexpected_error_is_a_json_500_and_the_server_keeps_serving(

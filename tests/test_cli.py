@@ -30,7 +30,7 @@ def test_ask_builds_the_index_on_first_run_then_answers(env: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "200多家" in result.stdout
     assert "[1] 兰州高新区为生物医药产业注入向“新”力 · 第1段" in result.stdout
-    assert (env / "manifest.json").exists()
+    assert (env / "store.sqlite").exists()
 
 
 def test_ask_json_is_the_api_object(env: Path) -> None:
@@ -99,11 +99,11 @@ def test_errors_are_one_line_without_traceback(env: Path, args: list[str], messa
 
 def test_corrupt_index_is_reported_and_left_alone(env: Path) -> None:
     runner.invoke(app, ["index"])
-    (env / "manifest.json").write_text("{broken", encoding="utf-8")
+    (env / "store.sqlite").write_bytes(b"{broken" * 1000)
     result = runner.invoke(app, ["ask", "光谷瞪羚企业有多少家？"])
     assert result.exit_code == 1
     assert "unreadable" in result.output and "Traceback" not in result.output
-    assert (env / "manifest.json").read_text(encoding="utf-8") == "{broken"
+    assert (env / "store.sqlite").read_bytes() == b"{broken" * 1000
 
 
 def test_non_utf8_corpus_file(env: Path, tmp_path: Path) -> None:

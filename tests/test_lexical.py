@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from rag.index.bm25 import BM25Index, BM25Params, idf_table
+from rag.index.lexical import BM25Params, Postings, idf, invert, score, top_scores, unseen_idf
 from rag.text.tokens import tokenize
+from tests.conftest import SEEDS
 
 
 def test_a_chinese_sentence_yields_many_tokens() -> None:
@@ -24,18 +23,50 @@ def test_traditional_and_full_width_normalise_to_the_same_tokens() -> None:
     assert tokenize("ＡＩ芯片") == tokenize("AI芯片")
 
 
-def test_bm25_ranks_the_matching_chunk_first(tmp_path: Path) -> None:
+def _scores(docs: list[list[str]], query: list[str]) -> dict[int, float]:
+    """Our BM25 over ``docs`` (keys are row numbers), as the local store computes it."""
+    postings, df = invert(list(range(len(docs))), [d or ["\x00"] for d in docs])
+    n = len(docs)
+    avglen = sum(max(len(d), 1) for d in docs) / n
+    parts = [
+        score(postings[t], idf(df[t], n), avglen, BM25Params()) for t in query if t in postings
+    ]
+    return dict(top_scores(parts, n))
+
+
+def test_bm25_ranks_the_matching_chunk_first() -> None:
     docs = [tokenize(t) for t in ["光谷瞪羚企业累计达1690家", "兰州高新区集聚生物医药企业", ""]]
-    index = BM25Index.build(docs, BM25Params())
-    scores = index.scores(tokenize("瞪羚企业有多少家"))
-    assert scores.shape == (3,)
-    assert int(np.argmax(scores)) == 0
-    assert not index.scores(tokenize("完全无关的词语")).any()
-    index.save(tmp_path)
-    again = BM25Index.load(tmp_path, 3)
-    assert np.allclose(again.scores(tokenize("瞪羚")), index.scores(tokenize("瞪羚")))
+    scores = _scores(docs, tokenize("瞪羚企业有多少家"))
+    assert max(scores, key=lambda r: scores[r]) == 0
+    assert not _scores(docs, tokenize("完全无关的词语"))
+
+
+def test_bm25_scores_equal_bm25s_lucene_on_the_seed_text() -> None:
+    import bm25s
+
+    text = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
+    docs = [tokenize(s) for s in text.split("。") if s.strip()][:400]
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index([d or ["\x00"] for d in docs], show_progress=False)
+    for question in ["光谷瞪羚企业累计达到多少家", "高新区 生物医药 产业", "创新 发展 企业 企业"]:
+        query = [t for t in tokenize(question) if t in reference.vocab_dict]
+        expected = np.asarray(reference.get_scores(query))
+        ours = _scores(docs, tokenize(question))
+        got = np.zeros(len(docs))
+        for row, value in ours.items():
+            got[row] = value
+        assert np.allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_idf_is_higher_for_rarer_tokens() -> None:
-    idf = idf_table([["企业", "光谷"], ["企业"], ["企业", "兰州"]])
-    assert idf["光谷"] > idf["企业"]
+    _, df = invert([0, 1, 2], [["企业", "光谷"], ["企业"], ["企业", "兰州"]])
+    assert idf(df["光谷"], 3) > idf(df["企业"], 3) > 0
+    assert unseen_idf(3) > idf(df["光谷"], 3)
+
+
+def test_postings_survive_encoding_and_drop_deleted_chunks() -> None:
+    postings, _ = invert([5, 9, 12], [["a", "b"], ["a"], ["a", "a"]])
+    again = Postings.decode(*postings["a"].encode())
+    assert again.ids.tolist() == [5, 9, 12] and again.tf.tolist() == [1, 1, 2]
+    assert again.length.tolist() == [2, 1, 2]
+    assert again.without(np.array([9])).ids.tolist() == [5, 12]

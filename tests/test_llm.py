@@ -77,7 +77,7 @@ def test_answer_is_verified_and_cites_the_supporting_sentence(
     }
     assert answer.details["llm"] == {"model": "fake-model", "outcome": "answered"}
     # The quote's offsets point at the same text in the source document.
-    article = llm_engine.snapshot.articles[citation.doc_id]
+    article = llm_engine.store.article(citation.doc_id)
     paragraph = article.paragraph(citation.paragraph)
     start = paragraph.text.index(citation.quote)
     assert paragraph.source_span(start, start + len(citation.quote)) == (

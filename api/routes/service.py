@@ -17,13 +17,13 @@ router = APIRouter(
 
 @router.get("/healthz", response_model=Health, summary="Liveness and what index is served")
 def healthz(engine: EngineDep) -> Health:
-    snap = engine.snapshot
+    stats = engine.store.stats()
     return Health(
         status="ok",
-        documents=len(snap.articles),
-        chunks=len(snap.chunks),
+        documents=stats.documents,
+        chunks=stats.chunks,
         embedder=engine.embedder.name,
-        index_version=snap.generation,
+        index_version=stats.version,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from rag.answer.reader.question import QuestionInfo, analyse
-from rag.index.store import IndexSnapshot
+from rag.index.store import Store
 from rag.ingest.documents import Paragraph
 from rag.search.retrieval import Hit
 from rag.text.sentences import split_sentences
@@ -73,11 +73,9 @@ class StreamEvent:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, hits: Sequence[Hit], snap: IndexSnapshot) -> Answer: ...
+    def answer(self, question: str, hits: Sequence[Hit], store: Store) -> Answer: ...
 
-    def stream(
-        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot
-    ) -> Iterator[StreamEvent]: ...
+    def stream(self, question: str, hits: Sequence[Hit], store: Store) -> Iterator[StreamEvent]: ...
 
 
 def stream_finished(answer: Answer, piece_chars: int = 8) -> Iterator[StreamEvent]:
@@ -88,14 +86,12 @@ def stream_finished(answer: Answer, piece_chars: int = 8) -> Iterator[StreamEven
     yield StreamEvent("done", answer=answer)
 
 
-def make_citation(
-    cid: int, hit: Hit, paragraph: Paragraph, start: int, end: int, snap: IndexSnapshot
-) -> Citation:
+def make_citation(cid: int, hit: Hit, paragraph: Paragraph, start: int, end: int) -> Citation:
     src_start, src_end = paragraph.source_span(start, end)
     return Citation(
         id=cid,
         doc_id=paragraph.doc_id,
-        title=snap.articles[paragraph.doc_id].title,
+        title=hit.chunk.title,
         paragraph=paragraph.index,
         text=paragraph.text,
         quote=paragraph.text[start:end],
@@ -108,7 +104,7 @@ def make_citation(
 def abstain(
     question: str,
     hits: Sequence[Hit],
-    snap: IndexSnapshot,
+    store: Store,
     info: QuestionInfo | None = None,
     support: float = 0.0,
     limit: int = 3,
@@ -117,7 +113,7 @@ def abstain(
     info = info or analyse(question)
     citations: list[Citation] = []
     for hit in hits[:limit]:
-        article = snap.articles.get(hit.chunk.doc_id)
+        article = store.article(hit.chunk.doc_id)
         if article is None:
             continue
         paragraph = article.paragraph(hit.chunk.paragraph)
@@ -128,7 +124,7 @@ def abstain(
                 sentences,
                 key=lambda se: sum(1 for t in info.terms if t in paragraph.text[se[0] : se[1]]),
             )
-        citations.append(make_citation(len(citations) + 1, hit, paragraph, s, e, snap))
+        citations.append(make_citation(len(citations) + 1, hit, paragraph, s, e))
     text = f"{NOT_FOUND}该问题的答案。"
     if citations:
         text += "以下是最接近的资料，供参考。"

@@ -6,7 +6,6 @@ the runner judges relevance and correctness, so every system is scored the same 
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from rag.bench.questions import Question
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import Embedder
+from rag.index.local import LocalStore
 from rag.ingest.chunking import ChunkParams, chunk_articles, embedding_text
 from rag.ingest.documents import Article
 from rag.search.retrieval import Mode
@@ -140,12 +140,14 @@ class EngineSystem:
 
     def retrieve(self, question: str, k: int) -> tuple[Passage, ...]:
         """The top ``k`` paragraphs, each as its full text (what the answerer reads)."""
-        snap = self.engine.snapshot
+        store = self.engine.store
         hits = self.engine.search(question, k, self.mode).hits
-        return tuple(
-            Passage(h.chunk.doc_id, snap.articles[h.chunk.doc_id].paragraph(h.chunk.paragraph).text)
-            for h in hits
-        )
+        passages = []
+        for h in hits:
+            article = store.article(h.chunk.doc_id)
+            if article is not None:
+                passages.append(Passage(h.chunk.doc_id, article.paragraph(h.chunk.paragraph).text))
+        return tuple(passages)
 
 
 def build_engine(
@@ -164,7 +166,7 @@ def build_engine(
     engine = RagEngine(settings, embedder=embedder)
     engine.embedder.embed_query("预热")  # load the model outside the timed build
     started = time.perf_counter()
-    report = engine.build(corpus)
+    report = engine.build(corpus, rebuild=True)
     seconds = time.perf_counter() - started
     return engine, BuildStats(seconds, report.chunks, report.embedded, report.embed_seconds)
 
@@ -173,10 +175,9 @@ def clear_index(index_dir: Path) -> None:
     """Remove an index and its embedding cache, and nothing else in the directory."""
     if not index_dir.is_dir():
         return
+    LocalStore.remove_files(index_dir)
     for path in index_dir.iterdir():
-        if path.is_dir() and path.name.startswith("gen-"):
-            shutil.rmtree(path)
-        elif path.name.startswith(("manifest.json", "embeddings.sqlite", ".lock")):
+        if path.name.startswith(("embeddings.sqlite", ".lock")):
             path.unlink()
 
 
@@ -188,4 +189,4 @@ def planned_texts(articles: Sequence[Article], settings: Settings) -> list[str]:
 
 def embedded_texts(engine: RagEngine) -> list[str]:
     """The distinct texts the index embeds, in index order: what the raw embedder is timed on."""
-    return list(dict.fromkeys(embedding_text(c) for c in engine.snapshot.chunks))
+    return list(dict.fromkeys(embedding_text(c) for c in engine.store.iter_chunks()))

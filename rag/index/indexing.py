@@ -1,17 +1,21 @@
-"""Build an index snapshot from articles: chunk, tokenise, embed (through the cache)."""
+"""Turn articles into what the store keeps: chunks, their BM25 tokens and their vectors.
+
+Embedding goes through the content-hash cache, so text the index has seen is never embedded
+again. Long work reports progress through a ``ProgressFactory`` (the CLI passes tqdm).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache
-from rag.index.store import IndexParams, IndexSnapshot, build_snapshot
-from rag.ingest.chunking import Chunk, chunk_articles, embedding_text
+from rag.index.store import IndexedDocument
+from rag.ingest.chunking import Chunk, ChunkParams, chunk_articles, embedding_text
 from rag.ingest.documents import Article
 from rag.text.tokens import tokenize
 
@@ -27,7 +31,9 @@ ProgressFactory = Callable[[int, str], ProgressBar]
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What a build did; ``embedded`` counts texts sent to the model, the rest came from cache."""
+    """What a build or sync did; ``embedded`` counts texts sent to the model, the rest came
+    from the cache. ``added``/``updated``/``removed`` count source files (a sync) or
+    documents; ``skipped`` holds one line per file that could not be read."""
 
     documents: int
     paragraphs: int
@@ -35,15 +41,21 @@ class BuildReport:
     embedded: int
     seconds: float
     embed_seconds: float
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+    written: int = 0  # chunks of the documents this run wrote (embedded or from the cache)
 
     @property
     def chunks_per_second(self) -> float:
         return self.chunks / self.seconds if self.seconds else 0.0
 
 
-def chunk_tokens(chunk: Chunk) -> list[str]:
+def chunk_tokens(chunk: Chunk) -> tuple[str, ...]:
     """BM25 tokens of a chunk: its text plus its article title and section for context."""
-    return tokenize(f"{chunk.title} {chunk.section or ''} {chunk.text}")
+    return tuple(tokenize(f"{chunk.title} {chunk.section or ''} {chunk.text}"))
 
 
 def embed_chunks(
@@ -68,59 +80,44 @@ def embed_chunks(
             bar.close()
 
 
-def build(
-    articles: list[Article],
-    params: IndexParams,
+@dataclass(frozen=True)
+class Prepared:
+    documents: list[IndexedDocument]
+    chunks: int
+    embedded: int
+    embed_seconds: float
+
+
+def prepare(
+    articles: Sequence[Article],
+    chunking: ChunkParams,
     embedder: Embedder,
     cache: EmbeddingCache | None,
     batch_size: int = 16,
     progress: ProgressFactory | None = None,
-    sources: tuple[str, ...] = (),
-) -> tuple[IndexSnapshot, BuildReport]:
-    started = time.perf_counter()
-    chunks = chunk_articles(articles, params.chunking)
-    tokens = [chunk_tokens(c) for c in chunks]
-    t0 = time.perf_counter()
-    vectors, embedded = embed_chunks(chunks, embedder, cache, batch_size, progress)
-    embed_seconds = time.perf_counter() - t0
-    snap = build_snapshot(params, articles, chunks, tokens, vectors, sources)
-    report = BuildReport(
-        documents=len(articles),
-        paragraphs=sum(len(a.paragraphs) for a in articles),
-        chunks=len(chunks),
-        embedded=embedded,
-        seconds=time.perf_counter() - started,
-        embed_seconds=embed_seconds,
-    )
-    return snap, report
+    origins: dict[str, tuple[str, str]] | None = None,
+) -> Prepared:
+    """Chunk, tokenise and embed ``articles`` (one model pass for all of them).
 
-
-def replace_documents(
-    snap: IndexSnapshot,
-    articles: list[Article],
-    remove: set[str],
-    embedder: Embedder,
-    cache: EmbeddingCache | None,
-    batch_size: int = 16,
-    progress: ProgressFactory | None = None,
-) -> IndexSnapshot:
-    """A new snapshot without the ``remove`` ids and with ``articles`` added (or replaced).
-
-    Only the new articles' chunks are embedded; everything else is copied from ``snap``.
+    ``origins`` maps a document id to the corpus file it came from and that file's digest.
     """
-    replaced = remove | {a.doc_id for a in articles}
-    keep_rows = [i for i, c in enumerate(snap.chunks) if c.doc_id not in replaced]
-    new_chunks = chunk_articles(articles, snap.params.chunking)
-    new_vectors, _ = embed_chunks(new_chunks, embedder, cache, batch_size, progress)
-    old_vectors = (
-        snap.dense.vectors()[keep_rows] if keep_rows else np.zeros((0, snap.params.dim), np.float32)
-    )
-    kept = [a for a in snap.articles.values() if a.doc_id not in replaced]
-    return build_snapshot(
-        snap.params,
-        kept + articles,
-        [snap.chunks[i] for i in keep_rows] + new_chunks,
-        [snap.tokens[i] for i in keep_rows] + [chunk_tokens(c) for c in new_chunks],
-        np.vstack([old_vectors, new_vectors]) if len(new_vectors) else old_vectors,
-        snap.sources,
-    )
+    per_article = [chunk_articles([a], chunking) for a in articles]
+    flat = [c for chunks in per_article for c in chunks]
+    started = time.perf_counter()
+    vectors, embedded = embed_chunks(flat, embedder, cache, batch_size, progress)
+    embed_seconds = time.perf_counter() - started
+    out: list[IndexedDocument] = []
+    row = 0
+    for article, chunks in zip(articles, per_article, strict=True):
+        out.append(
+            IndexedDocument(
+                article=article,
+                chunks=tuple(chunks),
+                tokens=tuple(chunk_tokens(c) for c in chunks),
+                vectors=vectors[row : row + len(chunks)],
+                origin=(origins or {}).get(article.doc_id, ("", ""))[0],
+                digest=(origins or {}).get(article.doc_id, ("", ""))[1],
+            )
+        )
+        row += len(chunks)
+    return Prepared(out, len(flat), embedded, embed_seconds)

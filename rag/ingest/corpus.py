@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import CorpusError
@@ -17,55 +18,83 @@ _BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def load_corpus(paths: Sequence[Path]) -> list[Article]:
-    """Every article under ``paths`` (files, directories or ``.jsonl``), ids unique."""
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A loadable file of a corpus: ``doc_id`` is the id its documents derive from, ``digest``
+    the hash of its bytes (a sync re-reads only files whose digest changed)."""
+
+    path: Path
+    doc_id: str
+    digest: str
+
+
+def scan(paths: Sequence[Path]) -> list[SourceFile]:
+    """Every loadable file under ``paths`` (files or directories), in a stable order."""
     if not paths:
         raise CorpusError("no corpus given")
-    articles: list[Article] = []
-    seen: dict[str, str] = {}
-    for path in paths:
-        for article in _load_path(Path(path)):
-            if article.doc_id in seen:
-                raise CorpusError(
-                    f"duplicate document id {article.doc_id!r} in {seen[article.doc_id]} "
-                    f"and {article.source}"
-                )
-            seen[article.doc_id] = article.source
-            articles.append(article)
+    out: list[SourceFile] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise CorpusError(f"corpus path not found: {path}")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _loadable(p))
+            if not files:
+                raise CorpusError(f"no .txt, .md or .jsonl files in {path}")
+            out.extend(
+                SourceFile(f, f.relative_to(path).with_suffix("").as_posix(), _digest(f))
+                for f in files
+            )
+        elif _loadable(path):
+            out.append(SourceFile(path, path.stem, _digest(path)))
+        else:
+            raise CorpusError(f"{path}: unsupported file type (expected .txt, .md or .jsonl)")
+    return out
+
+
+def load_file(source: SourceFile) -> list[Article]:
+    """The articles of one file; a :class:`CorpusError` names the file and what is wrong."""
+    path = source.path
+    text = read_text(path)
+    if path.suffix.lower() == ".jsonl":
+        return list(parse_jsonl(text, str(path)))
+    if path.suffix.lower() == ".txt" and looks_like_page(text):
+        return list(parse_page(text, source.doc_id, str(path)))
+    if text.strip():
+        return [parse_plain(text, source.doc_id, str(path), markdown=path.suffix.lower() == ".md")]
+    return []
+
+
+def load_corpus(paths: Sequence[Path]) -> list[Article]:
+    """Every article under ``paths`` (files, directories or ``.jsonl``), ids unique."""
+    articles = unique_articles([a for f in scan(paths) for a in load_file(f)])
     if not any(a.paragraphs for a in articles):
         shown = ", ".join(str(p) for p in paths)
         raise CorpusError(f"corpus is empty: no text found in {shown}")
     return articles
 
 
-def _load_path(path: Path) -> Iterable[Article]:
-    if not path.exists():
-        raise CorpusError(f"corpus path not found: {path}")
-    if path.is_dir():
-        files = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.suffix.lower() in (*TEXT_SUFFIXES, ".jsonl")
-        )
-        if not files:
-            raise CorpusError(f"no .txt, .md or .jsonl files in {path}")
-        for f in files:
-            rel = f.relative_to(path).with_suffix("").as_posix()
-            yield from _load_file(f, rel)
-        return
-    if path.suffix.lower() not in (*TEXT_SUFFIXES, ".jsonl"):
-        raise CorpusError(f"{path}: unsupported file type (expected .txt, .md or .jsonl)")
-    yield from _load_file(path, path.stem)
+def unique_articles(articles: Sequence[Article]) -> list[Article]:
+    """``articles`` unchanged; a :class:`CorpusError` when two share an id."""
+    seen: dict[str, str] = {}
+    for article in articles:
+        if article.doc_id in seen:
+            raise CorpusError(
+                f"duplicate document id {article.doc_id!r} in {seen[article.doc_id]} "
+                f"and {article.source}"
+            )
+        seen[article.doc_id] = article.source
+    return list(articles)
 
 
-def _load_file(path: Path, doc_id: str) -> Iterable[Article]:
-    text = read_text(path)
-    if path.suffix.lower() == ".jsonl":
-        yield from parse_jsonl(text, str(path))
-    elif path.suffix.lower() == ".txt" and looks_like_page(text):
-        yield from parse_page(text, doc_id, str(path))
-    elif text.strip():
-        yield parse_plain(text, doc_id, str(path), markdown=path.suffix.lower() == ".md")
+def _loadable(path: Path) -> bool:
+    return path.suffix.lower() in (*TEXT_SUFFIXES, ".jsonl")
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot read ({exc.strerror})") from exc
 
 
 def read_text(path: Path) -> str:

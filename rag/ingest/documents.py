@@ -33,6 +33,7 @@ class Paragraph:
     pieces: tuple[Piece, ...]
     kind: ParagraphKind = "body"
     section: str | None = None
+    page: int | None = None  # 1-based page of a paginated source (PDF), where known
 
     @property
     def id(self) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from rag.config import Fusion
 from rag.index.embeddings import Embedder
-from rag.index.store import IndexSnapshot
+from rag.index.store import ScoredChunk, Store
 from rag.ingest.chunking import Chunk
 from rag.text.normalize import normalize
 from rag.text.tokens import tokenize
@@ -40,7 +40,7 @@ class RetrievalParams:
 
 
 class Retriever:
-    """Searches whichever snapshot it is given, so an index swap never blocks a search."""
+    """Searches whichever store it is given; holds only the memo of query vectors."""
 
     def __init__(self, embedder: Embedder, params: RetrievalParams | None = None) -> None:
         self.embedder = embedder
@@ -61,37 +61,34 @@ class Retriever:
                 self._query_cache.popitem(last=False)
         return vec
 
-    def search(
-        self, snap: IndexSnapshot, query: str, k: int = 5, mode: Mode = "hybrid"
-    ) -> list[Hit]:
+    def search(self, store: Store, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         """Top ``k`` hits, at most one per paragraph, best first."""
-        if not snap.chunks or k <= 0:
+        if k <= 0:
             return []
         text = normalize(query)
         n = max(self.params.candidates, k * 4)
-        dense: dict[int, tuple[float, int]] = {}
-        lexical: dict[int, tuple[float, int]] = {}
+        dense: dict[str, tuple[float, int]] = {}
+        lexical: dict[str, tuple[float, int]] = {}
+        found: dict[str, ScoredChunk] = {}
         if mode != "bm25":
-            rows, scores = snap.dense.search(self.embed_query(text), n)
-            dense = {
-                int(r): (float(s), rank)
-                for rank, (r, s) in enumerate(zip(rows, scores, strict=True), 1)
-            }
+            results = store.dense_search(self.embed_query(text), n)
+            dense = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
+            found.update((r.chunk.chunk_id, r) for r in results)
         if mode != "dense":
-            all_scores = snap.bm25.scores(tokenize(text))
-            top = _top_rows(all_scores, n)
-            lexical = {int(r): (float(all_scores[r]), rank) for rank, r in enumerate(top, 1)}
+            results = store.lexical_search(tokenize(text), n)
+            lexical = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
+            found.update((r.chunk.chunk_id, r) for r in results)
         fused = self._fuse(dense, lexical, mode)
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
-        for row, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0])):
-            chunk = snap.chunks[row]
+        for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], found[kv[0]].order)):
+            chunk = found[cid].chunk
             key = (chunk.doc_id, chunk.paragraph)
             if key in seen:
                 continue
             seen.add(key)
-            d = dense.get(row)
-            b = lexical.get(row)
+            d = dense.get(cid)
+            b = lexical.get(cid)
             hits.append(
                 Hit(
                     chunk=chunk,
@@ -108,17 +105,17 @@ class Retriever:
 
     def _fuse(
         self,
-        dense: dict[int, tuple[float, int]],
-        lexical: dict[int, tuple[float, int]],
+        dense: dict[str, tuple[float, int]],
+        lexical: dict[str, tuple[float, int]],
         mode: Mode,
-    ) -> dict[int, float]:
+    ) -> dict[str, float]:
         if mode == "dense":
             return {r: s for r, (s, _) in dense.items()}
         if mode == "bm25":
             return {r: s for r, (s, _) in lexical.items()}
         p = self.params
         w = p.dense_weight
-        fused: dict[int, float] = {}
+        fused: dict[str, float] = {}
         if p.fusion == "rrf":
             for r, (_, rank) in dense.items():
                 fused[r] = fused.get(r, 0.0) + w / (p.rrf_k + rank)
@@ -135,11 +132,3 @@ class Retriever:
             for r, (s, _) in part.items():
                 fused[r] = fused.get(r, 0.0) + weight * (s - lo) / span
         return fused
-
-
-def _top_rows(scores: np.ndarray, n: int) -> list[int]:
-    """Rows of the ``n`` highest positive scores, best first."""
-    positive = np.flatnonzero(scores > 0)
-    if len(positive) > n:
-        positive = positive[np.argpartition(-scores[positive], n - 1)[:n]]
-    return [int(r) for r in positive[np.argsort(-scores[positive], kind="stable")]]

@@ -21,7 +21,7 @@ from rag.answer.llm.verify import MARKER, Source, Verification, verify
 from rag.answer.types import Answer, Answerer, Citation, StreamEvent, abstain, make_citation
 from rag.config import Settings
 from rag.errors import RagError
-from rag.index.store import IndexSnapshot
+from rag.index.store import Store
 from rag.ingest.documents import Paragraph
 from rag.search.retrieval import Hit
 from rag.text.sentences import split_sentences
@@ -62,18 +62,18 @@ class GivenSource:
     def label(self) -> str:
         return f"《{self.title}》第{self.paragraph.index}段"
 
-    def citation(self, cid: int, snap: IndexSnapshot) -> Citation:
+    def citation(self, cid: int) -> Citation:
         """The source as listed before the answer is known, quoting the retrieved chunk."""
         offset = self.hit.chunk.offset
         return make_citation(
-            cid, self.hit, self.paragraph, offset, offset + len(self.hit.chunk.text), snap
+            cid, self.hit, self.paragraph, offset, offset + len(self.hit.chunk.text)
         )
 
 
-def given_sources(hits: Sequence[Hit], snap: IndexSnapshot, limit: int) -> list[GivenSource]:
+def given_sources(hits: Sequence[Hit], store: Store, limit: int) -> list[GivenSource]:
     out = []
     for hit in hits[:limit]:
-        article = snap.articles.get(hit.chunk.doc_id)
+        article = store.article(hit.chunk.doc_id)
         if article is None:
             continue
         paragraph = article.paragraph(hit.chunk.paragraph)
@@ -117,10 +117,10 @@ class LLMAnswerer:
         self.timeout = timeout
         self.max_sources = max_sources
 
-    def answer(self, question: str, hits: Sequence[Hit], snap: IndexSnapshot) -> Answer:
-        sources = given_sources(hits, snap, self.max_sources)
+    def answer(self, question: str, hits: Sequence[Hit], store: Store) -> Answer:
+        sources = given_sources(hits, store, self.max_sources)
         if not sources:
-            answer = self.fallback.answer(question, hits, snap)
+            answer = self.fallback.answer(question, hits, store)
             return self._note(answer, self._details("no_sources"))
         messages = prompt(question, sources)
         deadline = time.monotonic() + self.timeout
@@ -129,21 +129,19 @@ class LLMAnswerer:
             if not text.strip():
                 raise LLMError("empty", "the LLM returned an empty answer")
         except LLMError as exc:
-            return self._fall_back(question, hits, snap, exc)
-        return self._verified(question, hits, snap, sources, text)
+            return self._fall_back(question, hits, store, exc)
+        return self._verified(question, hits, store, sources, text)
 
-    def stream(
-        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot
-    ) -> Iterator[StreamEvent]:
+    def stream(self, question: str, hits: Sequence[Hit], store: Store) -> Iterator[StreamEvent]:
         """Sources first, the model's tokens as they come, then the verified answer."""
-        sources = given_sources(hits, snap, self.max_sources)
+        sources = given_sources(hits, store, self.max_sources)
         if not sources:
-            events = self.fallback.stream(question, hits, snap)
+            events = self.fallback.stream(question, hits, store)
             yield from self._noted(events, self._details("no_sources"))
             return
         messages = prompt(question, sources)
         deadline = time.monotonic() + self.timeout
-        listed = tuple(s.citation(n, snap) for n, s in enumerate(sources, 1))
+        listed = tuple(s.citation(n) for n, s in enumerate(sources, 1))
         yield StreamEvent("citations", citations=listed)
         parts: list[str] = []
         try:
@@ -159,7 +157,9 @@ class LLMAnswerer:
                 # Nothing shown yet: the extractive stream takes over as if it had been asked.
                 warning = self._warning(exc)
                 details = self._details("error", error=exc.kind)
-                yield from self._noted(self.fallback.stream(question, hits, snap), details, warning)
+                yield from self._noted(
+                    self.fallback.stream(question, hits, store), details, warning
+                )
                 return
             received = _FINISHED.match("".join(parts))
             broken = (
@@ -167,17 +167,17 @@ class LLMAnswerer:
                 "only the finished sentences received were verified and kept"
             )
             text = received.group(0) if received else ""
-            answer = self._verified(question, hits, snap, sources, text, broken, exc.kind)
+            answer = self._verified(question, hits, store, sources, text, broken, exc.kind)
             yield StreamEvent("done", answer=answer)
             return
-        answer = self._verified(question, hits, snap, sources, "".join(parts))
+        answer = self._verified(question, hits, store, sources, "".join(parts))
         yield StreamEvent("done", answer=answer)
 
     def _verified(
         self,
         question: str,
         hits: Sequence[Hit],
-        snap: IndexSnapshot,
+        store: Store,
         sources: Sequence[GivenSource],
         text: str,
         warning: str | None = None,
@@ -188,7 +188,7 @@ class LLMAnswerer:
         checked = verify(text, given, question)
         warnings = ((warning,) if warning else ()) + checked.warnings()
         if checked.not_found:
-            found_none = abstain(question, hits, snap)
+            found_none = abstain(question, hits, store)
             details = self._details("not_found", checked, error)
             return replace(found_none, mode="llm", warnings=warnings, details=details)
         if not checked.supported:
@@ -197,11 +197,11 @@ class LLMAnswerer:
                 f"no sentence of the LLM answer was supported by the sources "
                 f"({dropped} dropped); extractive answer instead"
             )
-            fallback = self.fallback.answer(question, hits, snap)
+            fallback = self.fallback.answer(question, hits, store)
             details = self._details("unsupported", checked, error)
             return self._note(fallback, details, summary, *warnings)
         citations = tuple(
-            make_citation(n, src.hit, src.paragraph, src.start + q.start, src.start + q.end, snap)
+            make_citation(n, src.hit, src.paragraph, src.start + q.start, src.start + q.end)
             for n, q in enumerate(checked.quotes, 1)
             for src in (sources[q.source - 1],)
         )
@@ -215,10 +215,8 @@ class LLMAnswerer:
             details=self._details("answered", checked, error),
         )
 
-    def _fall_back(
-        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot, exc: LLMError
-    ) -> Answer:
-        fallback = self.fallback.answer(question, hits, snap)
+    def _fall_back(self, question: str, hits: Sequence[Hit], store: Store, exc: LLMError) -> Answer:
+        fallback = self.fallback.answer(question, hits, store)
         return self._note(fallback, self._details("error", error=exc.kind), self._warning(exc))
 
     def _reason(self, exc: LLMError) -> str:

@@ -26,8 +26,9 @@ from rag.answer.reader.question_frame import Slot, find_slot
 from rag.answer.reader.quote_extent import TRAILING, answer_window, with_cause
 from rag.answer.reader.span_ranking import best_span, longest_part, strict
 from rag.answer.types import Answer, StreamEvent, abstain, make_citation, stream_finished
-from rag.index.bm25 import UNSEEN
-from rag.index.store import IndexSnapshot
+from rag.index.lexical import UNSEEN
+from rag.index.store import Store
+from rag.ingest.chunking import Chunk
 from rag.ingest.documents import Article, Paragraph
 from rag.search.retrieval import Hit
 from rag.text.normalize import fold, normalize
@@ -87,23 +88,21 @@ class ExtractiveAnswerer:
         self.scorer = scorer
         self.query_vector = query_vector
 
-    def stream(
-        self, question: str, hits: Sequence[Hit], snap: IndexSnapshot
-    ) -> Iterator[StreamEvent]:
-        return stream_finished(self.answer(question, hits, snap))
+    def stream(self, question: str, hits: Sequence[Hit], store: Store) -> Iterator[StreamEvent]:
+        return stream_finished(self.answer(question, hits, store))
 
-    def answer(self, question: str, hits: Sequence[Hit], snap: IndexSnapshot) -> Answer:
+    def answer(self, question: str, hits: Sequence[Hit], store: Store) -> Answer:
         info = analyse(question)
-        candidates = self.candidates(info, hits, snap)
+        candidates = self.candidates(info, hits, store)
         if not candidates:
-            return abstain(question, hits, snap, info)
+            return abstain(question, hits, store, info)
         best = max(candidates, key=lambda c: c.score)
         if best.support < self.threshold:
-            return abstain(question, hits, snap, info, support=best.support)
+            return abstain(question, hits, store, info, support=best.support)
         start, end = answer_window(info, best.paragraph.text, best.start, best.end, best.span)
         if info.reason:
             start, end = with_cause(best.paragraph.text, (best.start, best.end), (start, end))
-        citation = make_citation(1, best.hit, best.paragraph, start, end, snap)
+        citation = make_citation(1, best.hit, best.paragraph, start, end)
         text = best.paragraph.text[start:end].rstrip(TRAILING)
         answer = text + "[1]" + ("" if re.search(r"[。！？!?…]$", text) else "。")
         return Answer(
@@ -115,15 +114,14 @@ class ExtractiveAnswerer:
             support=best.support,
         )
 
-    def candidates(
-        self, info: QuestionInfo, hits: Sequence[Hit], snap: IndexSnapshot
-    ) -> list[_Candidate]:
+    def candidates(self, info: QuestionInfo, hits: Sequence[Hit], store: Store) -> list[_Candidate]:
         """Every sentence of the top hits' paragraphs, scored."""
         out: list[_Candidate] = []
+        idf = store.idf(info.terms)
         for rank, hit in enumerate(hits[: self.max_sources], start=1):
-            article = snap.articles.get(hit.chunk.doc_id)
+            article = store.article(hit.chunk.doc_id)
             if article is not None:
-                out.extend(_score_paragraph(info, hit, rank, article, snap.idf))
+                out.extend(_score_paragraph(info, hit, rank, article, idf))
         if not out:
             return out
         if info.english and self.scorer is not None:
@@ -132,7 +130,7 @@ class ExtractiveAnswerer:
                 info, [c for c in out if c.rank <= CROSS_LINGUAL_SOURCES]
             )
         if self.query_vector is not None:
-            return _add_meaning(out, self.query_vector(info.text), snap)
+            return _add_meaning(out, self.query_vector(info.text), store)
         return out
 
     def _rescore_by_meaning(self, info: QuestionInfo, cands: list[_Candidate]) -> list[_Candidate]:
@@ -146,21 +144,25 @@ class ExtractiveAnswerer:
         return out
 
 
-def _add_meaning(
-    cands: list[_Candidate], query: np.ndarray, snap: IndexSnapshot
-) -> list[_Candidate]:
+def _add_meaning(cands: list[_Candidate], query: np.ndarray, store: Store) -> list[_Candidate]:
     """Give each sentence the similarity of its chunk to the question (no model call: the
     chunk vectors are in the index) and let meaning count in choosing the sentence."""
-    sims: dict[int, float] = {}
+    sims: dict[str, float] = {}
+    paragraphs: dict[tuple[str, int], list[Chunk]] = {}
+    for c in cands:
+        key = (c.hit.chunk.doc_id, c.paragraph.index)
+        if key not in paragraphs:
+            paragraphs[key] = store.paragraph_chunks(*key)
+    every = [ch.chunk_id for chunks in paragraphs.values() for ch in chunks]
+    if every:
+        sims = dict(zip(every, (store.chunk_vectors(every) @ query).tolist(), strict=True))
     out = []
     for c in cands:
         best = None
-        for row in snap.paragraph_rows.get((c.hit.chunk.doc_id, c.paragraph.index), ()):
-            chunk = snap.chunks[row]
+        for chunk in paragraphs[(c.hit.chunk.doc_id, c.paragraph.index)]:
             if chunk.offset < c.end and c.start < chunk.offset + len(chunk.text):
-                if row not in sims:
-                    sims[row] = float(snap.dense.vector(row) @ query)
-                best = sims[row] if best is None else max(best, sims[row])
+                sim = sims[chunk.chunk_id]
+                best = sim if best is None else max(best, sim)
         meaning = 0.0 if best is None else _scale(best, *SEMANTIC_RANGE)
         out.append(replace(c, meaning=meaning, score=c.score + meaning))
     return out

@@ -1,0 +1,739 @@
+"""The local store: one SQLite database (WAL) as the source of truth, FAISS as its dense cache.
+
+Layout of an index directory::
+
+    store.sqlite             documents, paragraphs, chunks with tokens and vectors, BM25 terms
+                             and postings, the deletion log, counters (``meta``)
+    vectors.<key>.<del>.faiss  the FAISS index as of chunk key <key> and deletion <del>
+    embeddings.sqlite        embedding cache (content-hash keyed)
+    .lock                    writers take an exclusive flock on it
+
+A write is one SQLite transaction: it appends chunks, one posting list per term, and adjusts
+the counters that BM25 needs (document frequencies, chunk count, total length), so it costs
+what changed, not what is stored. Deleted chunks are logged; searches skip them until
+:meth:`LocalStore.compact` merges the posting lists. Every commit bumps ``meta.version``;
+a process that sees a new version reads only the chunks and deletions after the ones its
+FAISS index holds. A crash leaves the last committed transaction; the FAISS file is a cache,
+replaced atomically and rebuilt from the database when it is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import shutil
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from rag.index.lexical import UNSEEN, Postings, idf, invert, score, top_scores, unseen_idf
+from rag.index.store import IndexedDocument, IndexParams, ScoredChunk, StoreStats
+from rag.index.vectors import AnnParams, VectorIndex
+from rag.ingest.chunking import Chunk
+from rag.ingest.documents import Article, Paragraph, Piece
+
+FORMAT = "rag-zh-local/2"
+DB_FILE = "store.sqlite"
+CACHE_FILE = "embeddings.sqlite"
+LEGACY_MANIFEST = "manifest.json"  # the format-1 index: JSON generations
+# Catching up more vectors than this at open writes a fresh FAISS cache for the next start.
+SAVE_AFTER_CATCH_UP = 20_000
+_IN_BATCH = 900  # SQLite's bound on parameters per statement is 999 on old builds
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    byline TEXT, kicker TEXT, column_name TEXT,
+    sections TEXT NOT NULL,
+    paragraphs INTEGER NOT NULL,
+    origin TEXT NOT NULL,
+    digest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_origin ON documents (origin);
+CREATE TABLE IF NOT EXISTS paragraphs (
+    doc_id TEXT NOT NULL, idx INTEGER NOT NULL, text TEXT NOT NULL, pieces TEXT NOT NULL,
+    kind TEXT NOT NULL, section TEXT, page INTEGER,
+    PRIMARY KEY (doc_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
+    kind TEXT NOT NULL, section TEXT, title TEXT NOT NULL, text TEXT NOT NULL,
+    off INTEGER NOT NULL, src_start INTEGER NOT NULL, src_end INTEGER NOT NULL,
+    tokens TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_paragraph ON chunks (doc_id, paragraph);
+CREATE INDEX IF NOT EXISTS chunks_chunk_id ON chunks (chunk_id);
+CREATE TABLE IF NOT EXISTS terms (
+    term TEXT PRIMARY KEY, id INTEGER NOT NULL UNIQUE, df INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings (
+    term INTEGER NOT NULL, batch INTEGER NOT NULL, ids BLOB NOT NULL, tfs BLOB NOT NULL,
+    PRIMARY KEY (term, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deletions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, terms TEXT NOT NULL
+);
+"""
+_COUNTERS = ("version", "documents", "paragraphs", "chunks", "length", "batch", "next_term")
+_CHUNK_COLUMNS = (
+    "key, chunk_id, doc_id, paragraph, kind, section, title, text, off, src_start, src_end"
+)
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    return Chunk(
+        chunk_id=row[1],
+        doc_id=row[2],
+        title=row[6],
+        section=row[5],
+        paragraph=row[3],
+        kind=row[4],
+        text=row[7],
+        offset=row[8],
+        start=row[9],
+        end=row[10],
+    )
+
+
+def _batches(items: Sequence[Any], size: int = _IN_BATCH) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class LocalStore:
+    """Documents and both search indexes in one directory; see the module docstring."""
+
+    def __init__(self, index_dir: Path, params: IndexParams, ann: AnnParams | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.params = params
+        self.ann = ann or AnnParams()
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._state_lock = threading.RLock()  # guards the in-memory view below
+        self._version = -1
+        self._counters: dict[str, int] = {}
+        self._dead = np.zeros(0, dtype=np.int64)
+        self._vectors: VectorIndex | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, index_dir: Path, params: IndexParams, ann: AnnParams | None = None) -> LocalStore:
+        """Open an existing index; a missing, foreign or older-format one is a one-line error."""
+        index_dir = Path(index_dir)
+        if not (index_dir / DB_FILE).exists():
+            if (index_dir / LEGACY_MANIFEST).exists():
+                raise IndexMismatchError(
+                    f"index in {index_dir} was built by an earlier release (format 1); "
+                    "rebuild it with `rag index --rebuild`"
+                )
+            raise IndexNotFoundError(f"no index in {index_dir}: build one with `rag index`")
+        store = cls(index_dir, params, ann)
+        stored = store._stored_params()
+        stored.check(params, str(index_dir))
+        store.params = stored
+        store._clean_leftovers()
+        store.refresh()
+        return store
+
+    @classmethod
+    def create(
+        cls, index_dir: Path, params: IndexParams, ann: AnnParams | None = None
+    ) -> LocalStore:
+        """Open the index in ``index_dir``, creating an empty one (with ``params``) if absent."""
+        index_dir = Path(index_dir)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        with _file_lock(index_dir):
+            if not (index_dir / DB_FILE).exists():
+                store = cls(index_dir, params, ann)
+                db = store._db()
+                db.executescript(_SCHEMA)
+                with _transaction(db):
+                    db.executemany(
+                        "INSERT INTO meta (key, value) VALUES (?, ?)",
+                        [
+                            ("format", FORMAT),
+                            ("params", json.dumps(params.to_json())),
+                            *((k, "0") for k in _COUNTERS),
+                        ],
+                    )
+        return cls.open(index_dir, params, ann)
+
+    def _stored_params(self) -> IndexParams:
+        try:
+            meta = dict(self._db().execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("format") != FORMAT:
+                raise IndexMismatchError(
+                    f"index in {self.index_dir} has format {meta.get('format')!r}, this version "
+                    f"reads {FORMAT!r}; rebuild it with `rag index --rebuild`"
+                )
+            return IndexParams.from_json(json.loads(meta["params"]))
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(
+                f"index in {self.index_dir} is unreadable ({exc}); rebuild it with "
+                "`rag index --rebuild`"
+            ) from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"index in {self.index_dir} has an incomplete record of its settings ({exc}); "
+                "rebuild it with `rag index --rebuild`"
+            ) from exc
+
+    def _clean_leftovers(self) -> None:
+        """Temporary files of a writer that was killed before it could rename them."""
+        for stale in self.index_dir.glob(".vectors.*.tmp*"):
+            stale.unlink(missing_ok=True)
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.index_dir / DB_FILE, timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # an acknowledged write survives power loss
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- keeping the in-memory view current ----------------------------------------------
+
+    def refresh(self) -> bool:
+        db = self._db()
+        version = int(db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0])
+        if version == self._version:
+            return False
+        with self._state_lock:
+            if version == self._version:
+                return False
+            self._catch_up(db)
+        return True
+
+    def _catch_up(self, db: sqlite3.Connection) -> None:
+        """Bring the FAISS index, the deletion set and the counters up to the database."""
+        with _transaction(db, "BEGIN"):  # one read snapshot for everything below
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            purged = int(meta.get("purged", 0))
+            vectors = self._vectors
+            if vectors is None or vectors.deletion < purged:
+                vectors = VectorIndex.load(self.index_dir, self.params.dim, self.ann)
+                if vectors is not None and vectors.deletion < purged:
+                    vectors = None  # older than the last compaction: deletions were purged
+            if vectors is None:
+                vectors = self._rebuild_vectors(db)
+            added = self._add_vectors_after(db, vectors)
+            deletions = db.execute(
+                "SELECT seq, key FROM deletions WHERE seq > ? ORDER BY seq", (vectors.deletion,)
+            ).fetchall()
+            if deletions:
+                keys = np.array([k for _, k in deletions], dtype=np.int64)
+                vectors.remove(keys, int(deletions[-1][0]))
+            dead = [k for (k,) in db.execute("SELECT key FROM deletions")]
+        self._vectors = vectors
+        self._dead = np.array(sorted(dead), dtype=np.int64)
+        self._counters = {k: int(meta[k]) for k in _COUNTERS}
+        self._version = self._counters["version"]
+        if added > SAVE_AFTER_CATCH_UP:
+            vectors.save(self.index_dir)
+
+    def _add_vectors_after(self, db: sqlite3.Connection, vectors: VectorIndex) -> int:
+        added = 0
+        last = vectors.max_key
+        while True:
+            rows = db.execute(
+                "SELECT key, vector FROM chunks WHERE key > ? ORDER BY key LIMIT 10000", (last,)
+            ).fetchall()
+            if not rows:
+                return added
+            keys = np.array([k for k, _ in rows], dtype=np.int64)
+            vectors.add(keys, self._matrix(v for _, v in rows))
+            last = int(keys[-1])
+            added += len(rows)
+
+    def _matrix(self, blobs: Iterable[bytes]) -> np.ndarray:
+        data = b"".join(blobs)
+        return np.frombuffer(data, dtype=np.float32).reshape(-1, self.params.dim)
+
+    def _rebuild_vectors(self, db: sqlite3.Connection) -> VectorIndex:
+        keys: list[np.ndarray] = []
+        mats: list[np.ndarray] = []
+        cursor = db.execute("SELECT key, vector FROM chunks ORDER BY key")
+        for rows in iter(lambda: cursor.fetchmany(20000), []):
+            keys.append(np.array([k for k, _ in rows], dtype=np.int64))
+            mats.append(self._matrix(v for _, v in rows))
+        all_keys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        matrix = np.vstack(mats) if mats else np.zeros((0, self.params.dim), np.float32)
+        vectors = VectorIndex.build(self.params.dim, all_keys, matrix, self.ann)
+        last = db.execute("SELECT max(seq) FROM deletions").fetchone()[0]
+        purged = db.execute("SELECT value FROM meta WHERE key = 'purged'").fetchone()
+        vectors.deletion = max(int(last or 0), int(purged[0]) if purged else 0)
+        return vectors
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def stats(self) -> StoreStats:
+        self.refresh()
+        c = self._counters
+        return StoreStats(c["documents"], c["paragraphs"], c["chunks"], f"v{c['version']}")
+
+    def dense_search(self, vector: np.ndarray, k: int) -> list[ScoredChunk]:
+        self.refresh()
+        vectors = self._vectors
+        if vectors is None or k <= 0:
+            return []
+        found = vectors.search(vector, k)
+        chunks = self._chunks_by_key([key for key, _ in found])
+        return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
+
+    def lexical_search(self, tokens: Sequence[str], k: int) -> list[ScoredChunk]:
+        self.refresh()
+        n, length = self._counters.get("chunks", 0), self._counters.get("length", 0)
+        if not n or not tokens or k <= 0:
+            return []
+        db = self._db()
+        weights = Counter(tokens)
+        parts = []
+        with _transaction(db, "BEGIN"):
+            terms = self._terms(db, list(weights))
+            for term, (term_id, df) in terms.items():
+                rows = db.execute(
+                    "SELECT ids, tfs FROM postings WHERE term = ? ORDER BY batch", (term_id,)
+                ).fetchall()
+                if not rows:
+                    continue
+                postings = Postings.concat([Postings.decode(i, t) for i, t in rows])
+                keys, values = score(
+                    postings.without(self._dead), idf(df, n), length / n, self.params.bm25
+                )
+                parts.append((keys, values * weights[term]))
+        found = top_scores(parts, k)
+        chunks = self._chunks_by_key([key for key, _ in found])
+        return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
+
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        self.refresh()
+        n = self._counters.get("chunks", 0)
+        wanted = list(dict.fromkeys(tokens))
+        terms = self._terms(self._db(), wanted)
+        table = {t: idf(df, max(n, 1)) for t, (_, df) in terms.items() if df > 0}
+        table[UNSEEN] = unseen_idf(n)
+        return table
+
+    def _terms(self, db: sqlite3.Connection, terms: Sequence[str]) -> dict[str, tuple[int, int]]:
+        out: dict[str, tuple[int, int]] = {}
+        for part in _batches(terms):
+            marks = ",".join("?" * len(part))
+            for term, term_id, df in db.execute(
+                f"SELECT term, id, df FROM terms WHERE term IN ({marks})", list(part)
+            ):
+                out[term] = (term_id, df)
+        return out
+
+    def _chunks_by_key(self, keys: Sequence[int]) -> dict[int, Chunk]:
+        out: dict[int, Chunk] = {}
+        db = self._db()
+        for part in _batches(list(keys)):
+            marks = ",".join("?" * len(part))
+            for row in db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE key IN ({marks})", list(part)
+            ):
+                out[row[0]] = _chunk(row)
+        return out
+
+    def article(self, doc_id: str) -> Article | None:
+        db = self._db()
+        with _transaction(db, "BEGIN"):
+            row = db.execute(
+                "SELECT doc_id, title, source, byline, kicker, column_name, sections "
+                "FROM documents WHERE doc_id = ?",
+                (doc_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            paragraphs = db.execute(
+                "SELECT idx, text, pieces, kind, section, page FROM paragraphs "
+                "WHERE doc_id = ? ORDER BY idx",
+                (doc_id,),
+            ).fetchall()
+        return Article(
+            doc_id=row[0],
+            title=row[1],
+            source=row[2],
+            byline=row[3],
+            kicker=row[4],
+            column=row[5],
+            sections=tuple(json.loads(row[6])),
+            paragraphs=tuple(
+                Paragraph(
+                    doc_id=doc_id,
+                    index=idx,
+                    text=text,
+                    pieces=tuple(Piece(*p) for p in json.loads(pieces)),
+                    kind=kind,
+                    section=section,
+                    page=page,
+                )
+                for idx, text, pieces, kind, section, page in paragraphs
+            ),
+        )
+
+    def articles(self, offset: int = 0, limit: int = 50) -> tuple[int, list[Article]]:
+        db = self._db()
+        with _transaction(db, "BEGIN"):
+            total = int(db.execute("SELECT value FROM meta WHERE key = 'documents'").fetchone()[0])
+            ids = [
+                d
+                for (d,) in db.execute(
+                    "SELECT doc_id FROM documents ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)
+                )
+            ]
+        found = [self.article(d) for d in ids]
+        return total, [a for a in found if a is not None]
+
+    def paragraph_chunks(self, doc_id: str, paragraph: int) -> list[Chunk]:
+        rows = self._db().execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE doc_id = ? AND paragraph = ? ORDER BY off",
+            (doc_id, paragraph),
+        )
+        return [_chunk(r) for r in rows]
+
+    def chunk_vectors(self, chunk_ids: Sequence[str]) -> np.ndarray:
+        found: dict[str, bytes] = {}
+        db = self._db()
+        for part in _batches(list(dict.fromkeys(chunk_ids))):
+            marks = ",".join("?" * len(part))
+            found.update(
+                db.execute(
+                    f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({marks})", list(part)
+                ).fetchall()
+            )
+        out = np.zeros((len(chunk_ids), self.params.dim), dtype=np.float32)
+        for i, cid in enumerate(chunk_ids):
+            if cid in found:
+                out[i] = np.frombuffer(found[cid], dtype=np.float32)
+        return out
+
+    def iter_chunks(self) -> Iterator[Chunk]:
+        cursor = self._db().execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY key")
+        for rows in iter(lambda: cursor.fetchmany(1000), []):
+            yield from (_chunk(r) for r in rows)
+
+    def origins(self) -> dict[str, str]:
+        rows = self._db().execute(
+            "SELECT origin, min(digest) FROM documents WHERE origin != '' GROUP BY origin"
+        )
+        return dict(rows.fetchall())
+
+    def origin_documents(self, origin: str) -> list[str]:
+        rows = self._db().execute(
+            "SELECT doc_id FROM documents WHERE origin = ? ORDER BY seq", (origin,)
+        )
+        return [d for (d,) in rows]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, add: Sequence[IndexedDocument], remove: Iterable[str] = ()) -> StoreStats:
+        drop = set(remove) | {d.article.doc_id for d in add}
+        with self._write_lock, _file_lock(self.index_dir):
+            self.refresh()  # apply on top of what other processes committed
+            db = self._db()
+            with self._state_lock:
+                with _transaction(db, "BEGIN IMMEDIATE"):
+                    counters = self._read_counters(db)
+                    removed = self._delete(db, sorted(drop), counters)
+                    added = self._insert(db, add, counters)
+                    counters["version"] += 1
+                    counters["batch"] += 1
+                    db.executemany(
+                        "UPDATE meta SET value = ? WHERE key = ?",
+                        [(str(v), k) for k, v in counters.items()],
+                    )
+                # Committed: mirror it in memory before any reader can see the new version.
+                vectors = self._vectors
+                assert vectors is not None
+                if removed:
+                    vectors.remove(np.array([k for k, _ in removed]), removed[-1][1])
+                for keys, doc in added:
+                    vectors.add(keys, doc.vectors)
+                if removed:
+                    self._dead = np.union1d(self._dead, [k for k, _ in removed])
+                self._counters = counters
+                self._version = counters["version"]
+        return self.stats()
+
+    def _read_counters(self, db: sqlite3.Connection) -> dict[str, int]:
+        marks = ",".join("?" * len(_COUNTERS))
+        rows = db.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})", _COUNTERS)
+        return {k: int(v) for k, v in rows}
+
+    def _delete(
+        self, db: sqlite3.Connection, doc_ids: Sequence[str], counters: dict[str, int]
+    ) -> list[tuple[int, int]]:
+        """Remove documents; returns (chunk key, deletion seq) of every chunk removed."""
+        removed: list[tuple[int, int]] = []
+        df: Counter[str] = Counter()
+        for doc_id in doc_ids:
+            row = db.execute(
+                "SELECT paragraphs FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+            if row is None:
+                continue
+            for key, tokens in db.execute(
+                "SELECT key, tokens FROM chunks WHERE doc_id = ? ORDER BY key", (doc_id,)
+            ).fetchall():
+                toks = json.loads(tokens)
+                distinct = sorted(set(toks))
+                df.update(distinct)
+                cur = db.execute(
+                    "INSERT INTO deletions (key, terms) VALUES (?, ?)",
+                    (key, json.dumps(distinct, ensure_ascii=False)),
+                )
+                removed.append((key, int(cur.lastrowid or 0)))
+                counters["chunks"] -= 1
+                counters["length"] -= len(toks)
+            db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM paragraphs WHERE doc_id = ?", (doc_id,))
+            db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            counters["documents"] -= 1
+            counters["paragraphs"] -= int(row[0])
+        db.executemany(
+            "UPDATE terms SET df = df - ? WHERE term = ?", [(c, t) for t, c in df.items()]
+        )
+        return removed
+
+    def _insert(
+        self, db: sqlite3.Connection, docs: Sequence[IndexedDocument], counters: dict[str, int]
+    ) -> list[tuple[np.ndarray, IndexedDocument]]:
+        """Append documents; returns the chunk keys given to each one's vectors."""
+        out: list[tuple[np.ndarray, IndexedDocument]] = []
+        all_keys: list[int] = []
+        all_tokens: list[tuple[str, ...]] = []
+        for doc in docs:
+            a = doc.article
+            db.execute(
+                "INSERT INTO documents (doc_id, title, source, byline, kicker, column_name, "
+                "sections, paragraphs, origin, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    a.doc_id,
+                    a.title,
+                    a.source,
+                    a.byline,
+                    a.kicker,
+                    a.column,
+                    json.dumps(list(a.sections), ensure_ascii=False),
+                    len(a.paragraphs),
+                    doc.origin,
+                    doc.digest,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO paragraphs (doc_id, idx, text, pieces, kind, section, page) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.doc_id,
+                        p.index,
+                        p.text,
+                        json.dumps([[x.offset, x.start, x.end] for x in p.pieces]),
+                        p.kind,
+                        p.section,
+                        p.page,
+                    )
+                    for p in a.paragraphs
+                ],
+            )
+            keys = []
+            vectors = np.asarray(doc.vectors, dtype=np.float32).reshape(-1, self.params.dim)
+            for chunk, tokens, vector in zip(doc.chunks, doc.tokens, vectors, strict=True):
+                cur = db.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, paragraph, kind, section, title, text, "
+                    "off, src_start, src_end, tokens, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        chunk.chunk_id,
+                        chunk.doc_id,
+                        chunk.paragraph,
+                        chunk.kind,
+                        chunk.section,
+                        chunk.title,
+                        chunk.text,
+                        chunk.offset,
+                        chunk.start,
+                        chunk.end,
+                        json.dumps(list(tokens), ensure_ascii=False),
+                        vector.tobytes(),
+                    ),
+                )
+                keys.append(int(cur.lastrowid or 0))
+                counters["length"] += len(tokens)
+            counters["chunks"] += len(keys)
+            counters["documents"] += 1
+            counters["paragraphs"] += len(a.paragraphs)
+            all_keys.extend(keys)
+            all_tokens.extend(doc.tokens)
+            out.append((np.array(keys, dtype=np.int64), doc))
+        self._append_postings(db, all_keys, all_tokens, counters)
+        return out
+
+    def _append_postings(
+        self,
+        db: sqlite3.Connection,
+        keys: Sequence[int],
+        tokens: Sequence[Sequence[str]],
+        counters: dict[str, int],
+    ) -> None:
+        if not keys:
+            return
+        postings, df = invert(keys, [t if t else ("\x00",) for t in tokens])
+        known = self._terms(db, list(postings))
+        fresh = [t for t in postings if t not in known]
+        next_id = counters["next_term"]
+        ids = {t: v[0] for t, v in known.items()}
+        for offset, term in enumerate(fresh):
+            ids[term] = next_id + offset
+        counters["next_term"] = next_id + len(fresh)
+        db.executemany(
+            "INSERT INTO terms (term, id, df) VALUES (?, ?, ?)",
+            [(t, ids[t], df[t]) for t in fresh],
+        )
+        db.executemany("UPDATE terms SET df = df + ? WHERE term = ?", [(df[t], t) for t in known])
+        batch = counters["batch"] + 1
+        db.executemany(
+            "INSERT INTO postings (term, batch, ids, tfs) VALUES (?, ?, ?, ?)",
+            [(ids[t], batch, *p.encode()) for t, p in postings.items()],
+        )
+
+    # -- compaction ------------------------------------------------------------------------
+
+    def needs_compaction(self, max_batches: int = 64, max_dead: float = 0.1) -> bool:
+        """Many write batches since the last merge, or many deleted chunks still indexed."""
+        self.refresh()
+        db = self._db()
+        since = int(
+            (db.execute("SELECT value FROM meta WHERE key = 'merged_batch'").fetchone() or ("0",))[
+                0
+            ]
+        )
+        chunks = max(self._counters.get("chunks", 0), 1)
+        vectors = self._vectors
+        return (
+            self._counters.get("batch", 0) - since > max_batches
+            or len(self._dead) > max_dead * chunks
+            or (vectors is not None and vectors.needs_rebuild())
+        )
+
+    def compact(self) -> None:
+        """Merge each term's posting lists into one without deleted chunks; retrain FAISS
+        when the index has crossed the exact-search threshold; save the FAISS cache."""
+        with self._write_lock, _file_lock(self.index_dir):
+            self.refresh()
+            db = self._db()
+            with self._state_lock:
+                with _transaction(db, "BEGIN IMMEDIATE"):
+                    dead_rows = db.execute("SELECT seq, key, terms FROM deletions").fetchall()
+                    dead = np.array(sorted(k for _, k, _ in dead_rows), dtype=np.int64)
+                    touched = {t for _, _, terms in dead_rows for t in json.loads(terms)}
+                    term_ids = set(self._terms(db, sorted(touched)).values())
+                    merge = {tid for tid, _ in term_ids} | {
+                        t
+                        for (t,) in db.execute(
+                            "SELECT term FROM postings GROUP BY term HAVING count(*) > 1"
+                        )
+                    }
+                    for term in sorted(merge):
+                        rows = db.execute(
+                            "SELECT ids, tfs FROM postings WHERE term = ? ORDER BY batch", (term,)
+                        ).fetchall()
+                        merged = Postings.concat([Postings.decode(i, t) for i, t in rows]).without(
+                            dead
+                        )
+                        db.execute("DELETE FROM postings WHERE term = ?", (term,))
+                        if len(merged.ids):
+                            db.execute(
+                                "INSERT INTO postings (term, batch, ids, tfs) VALUES (?, 0, ?, ?)",
+                                (term, *merged.encode()),
+                            )
+                    db.execute("DELETE FROM terms WHERE df <= 0")
+                    last = max((s for s, _, _ in dead_rows), default=0)
+                    purged = int(
+                        (
+                            db.execute("SELECT value FROM meta WHERE key = 'purged'").fetchone()
+                            or ("0",)
+                        )[0]
+                    )
+                    db.execute("DELETE FROM deletions")
+                    counters = self._read_counters(db)
+                    counters["version"] += 1
+                    db.executemany(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                        [
+                            ("version", str(counters["version"])),
+                            ("purged", str(max(last, purged))),
+                            ("merged_batch", str(counters["batch"])),
+                        ],
+                    )
+                    vectors = self._vectors
+                    assert vectors is not None
+                    if vectors.needs_rebuild():
+                        vectors = self._rebuild_vectors(db)
+                    vectors.deletion = max(vectors.deletion, last, purged)
+                self._vectors = vectors
+                self._dead = np.zeros(0, dtype=np.int64)
+                self._counters = counters
+                self._version = counters["version"]
+                vectors.save(self.index_dir)
+
+    @staticmethod
+    def remove_files(index_dir: Path) -> None:
+        """Delete the stored index (not the embedding cache), for a rebuild with new settings.
+
+        Processes that still have it open keep reading the deleted files: stop them first.
+        """
+        index_dir = Path(index_dir)
+        with _file_lock(index_dir):
+            for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", LEGACY_MANIFEST):
+                (index_dir / name).unlink(missing_ok=True)
+            for old in index_dir.glob("vectors.*.faiss"):
+                old.unlink(missing_ok=True)
+            for legacy in index_dir.glob("gen-*"):  # format-1 generations
+                if legacy.is_dir():
+                    shutil.rmtree(legacy, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    db.execute(begin)
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def _file_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time, across threads and processes."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
