@@ -311,6 +311,34 @@ def eval_(
         typer.echo(console_summary(result))
 
 
+@app.command("bench-scale")
+@_closing
+def bench_scale(
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Comma-separated chunk counts")
+    ] = "10000,100000,1000000",
+    root: Annotated[
+        Path, typer.Option("--index-dir", help="Where the benchmark builds its indexes")
+    ] = Path("index/scale"),
+    report: Annotated[Path, typer.Option("--report", help="Markdown report to write")] = Path(
+        "eval/SCALE.md"
+    ),
+) -> None:
+    """Benchmark the local store at growing sizes (synthetic text, hash vectors)."""
+    import shlex
+
+    from rag.bench.scale import run_scale, scale_report
+
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise _fail(f"--sizes must be comma-separated integers, not {sizes!r}", 2) from None
+    rows = run_scale(counts, root, get_settings().corpus, lambda s: typer.echo(s, err=True))
+    command = "rag bench-scale " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+    report.write_text(scale_report(rows, command.strip()), encoding="utf-8")
+    typer.echo(report.read_text(encoding="utf-8"))
+
+
 def _mode(name: str) -> Mode:
     return name  # type: ignore[return-value]  # validated by the caller
 

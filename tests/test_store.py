@@ -142,7 +142,9 @@ def test_a_write_costs_what_changed(hash_engine: RagEngine) -> None:
         last = db.execute("SELECT max(batch) FROM postings").fetchone()[0]
         written = db.execute("SELECT count(*) FROM postings WHERE batch = ?", (last,)).fetchone()
         tokens = json.loads(
-            db.execute("SELECT tokens FROM chunks WHERE doc_id = 'new'").fetchone()[0]
+            db.execute(
+                "SELECT tokens FROM chunk_data JOIN chunks USING (key) WHERE doc_id = 'new'"
+            ).fetchone()[0]
         )
     assert keys_after[: len(keys_before)] == keys_before and len(keys_after) == len(keys_before) + 1
     assert written[0] == len(set(tokens))  # one posting list per term of the new chunk, no more

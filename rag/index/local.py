@@ -2,7 +2,7 @@
 
 Layout of an index directory::
 
-    store.sqlite             documents, paragraphs, chunks with tokens and vectors, BM25 terms
+    store.sqlite             documents, paragraphs, chunks, their tokens and vectors, BM25 terms
                              and postings, the deletion log, counters (``meta``)
     vectors.<key>.<del>.faiss  the FAISS index as of chunk key <key> and deletion <del>
     embeddings.sqlite        embedding cache (content-hash keyed)
@@ -70,8 +70,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     key INTEGER PRIMARY KEY AUTOINCREMENT,
     chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, paragraph INTEGER NOT NULL,
     kind TEXT NOT NULL, section TEXT, title TEXT NOT NULL, text TEXT NOT NULL,
-    off INTEGER NOT NULL, src_start INTEGER NOT NULL, src_end INTEGER NOT NULL,
-    tokens TEXT NOT NULL, vector BLOB NOT NULL
+    off INTEGER NOT NULL, src_start INTEGER NOT NULL, src_end INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunk_data (  -- apart, so that chunk rows stay small to read
+    key INTEGER PRIMARY KEY, tokens TEXT NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_paragraph ON chunks (doc_id, paragraph);
 CREATE INDEX IF NOT EXISTS chunks_chunk_id ON chunks (chunk_id);
@@ -124,7 +126,7 @@ class LocalStore:
         self._state_lock = threading.RLock()  # guards the in-memory view below
         self._version = -1
         self._counters: dict[str, int] = {}
-        self._dead = np.zeros(0, dtype=np.int64)
+        self._dead: frozenset[int] = frozenset()  # deleted, still in posting lists
         self._vectors: VectorIndex | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -246,7 +248,7 @@ class LocalStore:
                 vectors.remove(keys, int(deletions[-1][0]))
             dead = [k for (k,) in db.execute("SELECT key FROM deletions")]
         self._vectors = vectors
-        self._dead = np.array(sorted(dead), dtype=np.int64)
+        self._dead = frozenset(dead)
         self._counters = {k: int(meta[k]) for k in _COUNTERS}
         self._version = self._counters["version"]
         if added > SAVE_AFTER_CATCH_UP:
@@ -257,7 +259,8 @@ class LocalStore:
         last = vectors.max_key
         while True:
             rows = db.execute(
-                "SELECT key, vector FROM chunks WHERE key > ? ORDER BY key LIMIT 10000", (last,)
+                "SELECT key, vector FROM chunk_data WHERE key > ? ORDER BY key LIMIT 10000",
+                (last,),
             ).fetchall()
             if not rows:
                 return added
@@ -273,7 +276,7 @@ class LocalStore:
     def _rebuild_vectors(self, db: sqlite3.Connection) -> VectorIndex:
         keys: list[np.ndarray] = []
         mats: list[np.ndarray] = []
-        cursor = db.execute("SELECT key, vector FROM chunks ORDER BY key")
+        cursor = db.execute("SELECT key, vector FROM chunk_data ORDER BY key")
         for rows in iter(lambda: cursor.fetchmany(20000), []):
             keys.append(np.array([k for k, _ in rows], dtype=np.int64))
             mats.append(self._matrix(v for _, v in rows))
@@ -308,21 +311,32 @@ class LocalStore:
             return []
         db = self._db()
         weights = Counter(tokens)
-        parts = []
         with _transaction(db, "BEGIN"):
             terms = self._terms(db, list(weights))
-            for term, (term_id, df) in terms.items():
-                rows = db.execute(
-                    "SELECT ids, tfs FROM postings WHERE term = ? ORDER BY batch", (term_id,)
-                ).fetchall()
-                if not rows:
-                    continue
-                postings = Postings.concat([Postings.decode(i, t) for i, t in rows])
-                keys, values = score(
-                    postings.without(self._dead), idf(df, n), length / n, self.params.bm25
-                )
-                parts.append((keys, values * weights[term]))
-        found = top_scores(parts, k)
+            by_id = {term_id: (term, df) for term, (term_id, df) in terms.items()}
+            rows: dict[int, list[Postings]] = {}
+            for part in _batches(list(by_id)):
+                marks = ",".join("?" * len(part))
+                for term_id, ids, tfs in db.execute(
+                    f"SELECT term, ids, tfs FROM postings WHERE term IN ({marks}) "
+                    "ORDER BY term, batch",
+                    list(part),
+                ):
+                    rows.setdefault(term_id, []).append(Postings.decode(ids, tfs))
+        parts = []
+        for term_id, postings in rows.items():
+            term, df = by_id[term_id]
+            keys, values = score(
+                Postings.concat(postings), idf(df, n), length / n, self.params.bm25
+            )
+            parts.append((keys, values * weights[term]))
+        dead = self._dead
+        if len(dead) > k:  # many deletions since the last compaction: filter every list
+            gone = np.fromiter(dead, dtype=np.int64)
+            masks = [~np.isin(ks, gone) for ks, _ in parts]
+            parts = [(ks[m], vs[m]) for (ks, vs), m in zip(parts, masks, strict=True)]
+            dead = frozenset()
+        found = [(key, s) for key, s in top_scores(parts, k + len(dead)) if key not in dead][:k]
         chunks = self._chunks_by_key([key for key, _ in found])
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
 
@@ -420,7 +434,9 @@ class LocalStore:
             marks = ",".join("?" * len(part))
             found.update(
                 db.execute(
-                    f"SELECT chunk_id, vector FROM chunks WHERE chunk_id IN ({marks})", list(part)
+                    "SELECT c.chunk_id, d.vector FROM chunks c JOIN chunk_data d USING (key) "
+                    f"WHERE c.chunk_id IN ({marks})",
+                    list(part),
                 ).fetchall()
             )
         out = np.zeros((len(chunk_ids), self.params.dim), dtype=np.float32)
@@ -472,7 +488,7 @@ class LocalStore:
                 for keys, doc in added:
                     vectors.add(keys, doc.vectors)
                 if removed:
-                    self._dead = np.union1d(self._dead, [k for k, _ in removed])
+                    self._dead = self._dead | {k for k, _ in removed}
                 self._counters = counters
                 self._version = counters["version"]
         return self.stats()
@@ -495,7 +511,9 @@ class LocalStore:
             if row is None:
                 continue
             for key, tokens in db.execute(
-                "SELECT key, tokens FROM chunks WHERE doc_id = ? ORDER BY key", (doc_id,)
+                "SELECT key, tokens FROM chunk_data WHERE key IN "
+                "(SELECT key FROM chunks WHERE doc_id = ?) ORDER BY key",
+                (doc_id,),
             ).fetchall():
                 toks = json.loads(tokens)
                 distinct = sorted(set(toks))
@@ -507,6 +525,10 @@ class LocalStore:
                 removed.append((key, int(cur.lastrowid or 0)))
                 counters["chunks"] -= 1
                 counters["length"] -= len(toks)
+            db.execute(
+                "DELETE FROM chunk_data WHERE key IN (SELECT key FROM chunks WHERE doc_id = ?)",
+                (doc_id,),
+            )
             db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM paragraphs WHERE doc_id = ?", (doc_id,))
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
@@ -563,8 +585,7 @@ class LocalStore:
             for chunk, tokens, vector in zip(doc.chunks, doc.tokens, vectors, strict=True):
                 cur = db.execute(
                     "INSERT INTO chunks (chunk_id, doc_id, paragraph, kind, section, title, text, "
-                    "off, src_start, src_end, tokens, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "off, src_start, src_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         chunk.chunk_id,
                         chunk.doc_id,
@@ -576,11 +597,14 @@ class LocalStore:
                         chunk.offset,
                         chunk.start,
                         chunk.end,
-                        json.dumps(list(tokens), ensure_ascii=False),
-                        vector.tobytes(),
                     ),
                 )
-                keys.append(int(cur.lastrowid or 0))
+                key = int(cur.lastrowid or 0)
+                db.execute(
+                    "INSERT INTO chunk_data (key, tokens, vector) VALUES (?, ?, ?)",
+                    (key, json.dumps(list(tokens), ensure_ascii=False), vector.tobytes()),
+                )
+                keys.append(key)
                 counters["length"] += len(tokens)
             counters["chunks"] += len(keys)
             counters["documents"] += 1
@@ -694,7 +718,7 @@ class LocalStore:
                         vectors = self._rebuild_vectors(db)
                     vectors.deletion = max(vectors.deletion, last, purged)
                 self._vectors = vectors
-                self._dead = np.zeros(0, dtype=np.int64)
+                self._dead = frozenset()
                 self._counters = counters
                 self._version = counters["version"]
                 vectors.save(self.index_dir)

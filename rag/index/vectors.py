@@ -25,7 +25,7 @@ _FILE = re.compile(r"^vectors\.(\d+)\.(\d+)\.faiss$")
 class AnnParams:
     """When to leave exact search, and how the approximate index is shaped."""
 
-    threshold: int = 200_000  # vectors; below this exact search is fast enough (< 20 ms)
+    threshold: int = 50_000  # vectors; exact search of more costs more than ~5 ms a query
     lists_per_sqrt: float = 4.0  # nlist = lists_per_sqrt * sqrt(n), the usual IVF sizing
     nprobe: int = 32  # lists searched per query: recall against speed
 

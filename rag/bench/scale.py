@@ -1,0 +1,238 @@
+"""``rag bench-scale``: the local store at 10k, 100k and 1M chunks of synthetic Chinese text.
+
+Documents are made of sentences drawn from the seed pages, each paragraph with an invented
+name so the vocabulary keeps growing as a real corpus's does. Chunks and their tokens are
+built directly (every distinct sentence is tokenised once) and vectors are the hash
+embedder's, summed per sentence: what is measured is the store, not jieba or the model.
+Every figure comes from this run; start-up and memory are measured in a fresh process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.index.embeddings import HashEmbedder
+from rag.index.local import LocalStore
+from rag.index.store import IndexedDocument, IndexParams
+from rag.index.vectors import AnnParams
+from rag.ingest.chunking import Chunk, ChunkParams
+from rag.ingest.corpus import load_corpus
+from rag.ingest.documents import Article, Paragraph, Piece
+from rag.text.sentences import split_sentences
+from rag.text.tokens import tokenize
+
+CHUNKS_PER_DOC = 8
+WRITE_BATCH = 5_000  # chunks per write while building, as a bulk import would do
+
+
+@dataclass(frozen=True)
+class ScaleRow:
+    chunks: int
+    build_s: float
+    disk_mb: float
+    startup_s: float
+    rss_mb: float
+    search_p50_ms: float
+    search_p95_ms: float
+    add_p50_ms: float
+    delete_p50_ms: float
+    dense: str
+    recall_at_10: float | None
+
+
+class SyntheticCorpus:
+    """Documents of seed sentences; tokens and vectors of each sentence computed once."""
+
+    def __init__(self, seeds: Sequence[Path], seed: int = 0) -> None:
+        sentences: list[str] = []
+        for article in load_corpus(list(seeds)):
+            for p in article.paragraphs:
+                sentences.extend(p.text[s:e] for s, e in split_sentences(p.text))
+        self.sentences = [s for s in dict.fromkeys(sentences) if 8 <= len(s) <= 180]
+        embedder = HashEmbedder()
+        self.tokens = [tuple(tokenize(s)) for s in self.sentences]
+        self.vectors = embedder.embed_passages(self.sentences)
+        self.rng = random.Random(seed)
+        self.dim = embedder.dim
+
+    def _name(self) -> str:
+        return "".join(chr(self.rng.randrange(0x4E00, 0x9FA5)) for _ in range(3))
+
+    def document(self, n: int) -> IndexedDocument:
+        doc_id = f"synthetic-{n:07d}"
+        title = f"{self._name()}{self.rng.choice(self.sentences)[:12]}"
+        paragraphs, chunks, tokens, vectors = [], [], [], []
+        pos = 0
+        for index in range(1, CHUNKS_PER_DOC + 1):
+            picks = [self.rng.randrange(len(self.sentences)) for _ in range(2)]
+            name = self._name()
+            text = name + "".join(self.sentences[i] for i in picks)
+            paragraphs.append(Paragraph(doc_id, index, text, (Piece(0, pos, pos + len(text)),)))
+            cid = hashlib.sha1(f"{doc_id}\x1f{index}\x1f{text}".encode()).hexdigest()[:16]
+            chunk = Chunk(cid, doc_id, title, None, index, "body", text, 0, pos, pos + len(text))
+            chunks.append(chunk)
+            tokens.append((name, *(t for i in picks for t in self.tokens[i])))
+            vec = self.vectors[picks].sum(axis=0)
+            vectors.append(vec / (np.linalg.norm(vec) or 1.0))
+            pos += len(text) + 1
+        article = Article(doc_id, title, tuple(paragraphs), "synthetic")
+        return IndexedDocument(article, tuple(chunks), tuple(tokens), np.stack(vectors))
+
+    def queries(self, count: int) -> list[tuple[tuple[str, ...], np.ndarray]]:
+        picks = [self.rng.randrange(len(self.sentences)) for _ in range(count)]
+        return [(self.tokens[i], self.vectors[i]) for i in picks]
+
+
+def _dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def _p(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _startup(index_dir: Path, params: IndexParams, ann: AnnParams) -> tuple[float, float]:
+    """Seconds to open the store and answer one search in a fresh process, and its RSS."""
+    script = textwrap.dedent(
+        f"""
+        import json, time, numpy as np, psutil
+        started = time.perf_counter()
+        from pathlib import Path
+        from rag.index.local import LocalStore
+        from rag.index.store import IndexParams
+        from rag.index.vectors import AnnParams
+        params = IndexParams.from_json(json.loads({json.dumps(json.dumps(params.to_json()))}))
+        store = LocalStore.open(Path({str(index_dir)!r}), params, AnnParams(**{asdict(ann)!r}))
+        q = np.ones({params.dim}, dtype=np.float32) / {params.dim} ** 0.5
+        store.dense_search(q, 10); store.lexical_search(["企业", "发展"], 10)
+        seconds = time.perf_counter() - started
+        print(json.dumps([seconds, psutil.Process().memory_info().rss / 2**20]))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600
+    )
+    seconds, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(seconds), float(rss)
+
+
+def _recall(store: LocalStore, corpus: SyntheticCorpus, queries: int = 50) -> float:
+    """Overlap of the dense index's top 10 with exact search over every stored vector."""
+    keys: list[str] = []
+    mats: list[np.ndarray] = []
+    cursor = store._db().execute("SELECT chunk_id, vector FROM chunks JOIN chunk_data USING (key)")
+    for rows in iter(lambda: cursor.fetchmany(20_000), []):
+        keys.extend(k for k, _ in rows)
+        mats.append(np.frombuffer(b"".join(v for _, v in rows), np.float32).reshape(-1, corpus.dim))
+    matrix = np.vstack(mats)
+    found = 0
+    for _, vector in corpus.queries(queries):
+        exact = {keys[i] for i in np.argsort(-(matrix @ vector))[:10]}
+        found += len(exact & {r.chunk.chunk_id for r in store.dense_search(vector, 10)})
+    return found / (10 * queries)
+
+
+def measure(
+    size: int, root: Path, corpus: SyntheticCorpus, ann: AnnParams, say: Callable[[str], None]
+) -> ScaleRow:
+    index_dir = root / f"scale-{size}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    params = IndexParams(embedder="hash", dim=corpus.dim, chunking=ChunkParams())
+    store = LocalStore.create(index_dir, params, ann)
+    docs = size // CHUNKS_PER_DOC
+    started = time.perf_counter()
+    batch: list[IndexedDocument] = []
+    for n in range(docs):
+        batch.append(corpus.document(n))
+        if len(batch) * CHUNKS_PER_DOC >= WRITE_BATCH or n == docs - 1:
+            store.write(batch)
+            batch = []
+            if n % 100_000 < WRITE_BATCH // CHUNKS_PER_DOC:
+                say(f"  {size:,}: {(n + 1) * CHUNKS_PER_DOC:,} chunks written")
+    store.compact()
+    build = time.perf_counter() - started
+    say(f"  {size:,}: built in {build:.0f} s; measuring")
+    searches = []
+    for tokens, vector in corpus.queries(200):
+        t0 = time.perf_counter()
+        store.dense_search(vector, 50)
+        store.lexical_search(tokens, 50)
+        searches.append((time.perf_counter() - t0) * 1000)
+    adds, deletes = [], []
+    for i in range(20):
+        doc = corpus.document(docs + i)
+        t0 = time.perf_counter()
+        store.write([doc])
+        adds.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        store.write([], [doc.article.doc_id])
+        deletes.append((time.perf_counter() - t0) * 1000)
+    vectors = store._vectors
+    approximate = vectors is not None and vectors.approximate
+    recall = _recall(store, corpus) if approximate else None
+    store.close()
+    startup, rss = _startup(index_dir, params, ann)
+    return ScaleRow(
+        chunks=docs * CHUNKS_PER_DOC,
+        build_s=round(build, 1),
+        disk_mb=round(_dir_mb(index_dir), 1),
+        startup_s=round(startup, 2),
+        rss_mb=round(rss, 0),
+        search_p50_ms=round(statistics.median(searches), 2),
+        search_p95_ms=round(_p(searches, 0.95), 2),
+        add_p50_ms=round(statistics.median(adds), 1),
+        delete_p50_ms=round(statistics.median(deletes), 1),
+        dense="IVF-SQ8" if approximate else "exact",
+        recall_at_10=None if recall is None else round(recall, 3),
+    )
+
+
+def run_scale(
+    sizes: Sequence[int], root: Path, seeds: Sequence[Path], say: Callable[[str], None]
+) -> list[ScaleRow]:
+    corpus = SyntheticCorpus(seeds)
+    say(f"{len(corpus.sentences)} distinct seed sentences; sizes {', '.join(map(str, sizes))}")
+    ann = AnnParams()
+    return [measure(size, root, corpus, ann, say) for size in sizes]
+
+
+def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
+    head = (
+        "| chunks | build s | disk MB | start-up s | RSS MB | search p50 ms | p95 ms "
+        "| add p50 ms | delete p50 ms | dense index | recall@10 |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n"
+    )
+    lines = [
+        f"| {r.chunks:,} | {r.build_s} | {r.disk_mb} | {r.startup_s} | {r.rss_mb:.0f} "
+        f"| {r.search_p50_ms} | {r.search_p95_ms} | {r.add_p50_ms} | {r.delete_p50_ms} "
+        f"| {r.dense} | {'' if r.recall_at_10 is None else r.recall_at_10} |"
+        for r in rows
+    ]
+    return (
+        "# Scale benchmark of the local store\n\n"
+        f"Produced by `{command}` on {os.cpu_count()} cores; synthetic documents of seed sentences, "
+        "hash-embedder vectors, 8 chunks per document. Search is one dense (top 50) plus one "
+        "BM25 (top 50) store query, the work a `/search` does besides embedding the question. "
+        "Add and delete are one document of 8 chunks, committed (fsync) each time. Start-up is a "
+        "fresh process opening the index and answering one search; its RSS includes the FAISS "
+        "index, which is loaded, not memory-mapped. recall@10 is the overlap of the dense "
+        "index's top 10 with exact search over every stored vector (50 queries).\n\n"
+        + head
+        + "\n".join(lines)
+        + "\n"
+    )
