@@ -22,8 +22,9 @@ from rag.answer.types import Answer, Answerer, AnswerMode, StreamEvent
 from rag.config import Settings
 from rag.errors import CorpusError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
+from rag.index.factory import open_store, remove_store
 from rag.index.indexing import BuildReport, ProgressFactory, prepare
-from rag.index.local import CACHE_FILE, LocalStore
+from rag.index.local import CACHE_FILE
 from rag.index.store import IndexParams, Store
 from rag.ingest.chunking import ChunkParams
 from rag.ingest.corpus import content_id, load_file, parse_plain, scan, unique_articles
@@ -105,7 +106,7 @@ class RagEngine:
         if store is None:
             with self._load_lock:
                 if self._store is None:
-                    self._store = LocalStore.open(self.index_dir, self.params)
+                    self._store = open_store(self.settings, self.params)
                 store = self._store
         return store
 
@@ -139,11 +140,10 @@ class RagEngine:
                 self._cache = EmbeddingCache(self.index_dir / CACHE_FILE, self.embedder)
             return self._cache
 
-    def _writable(self) -> LocalStore:
+    def _writable(self) -> Store:
         with self._load_lock:
             if self._store is None:
-                self._store = LocalStore.create(self.index_dir, self.params)
-            assert isinstance(self._store, LocalStore)
+                self._store = open_store(self.settings, self.params, create=True)
             return self._store
 
     def build(
@@ -166,7 +166,7 @@ class RagEngine:
                 if self._store is not None:
                     self._store.close()
                 self._store = None
-            LocalStore.remove_files(self.index_dir)
+            remove_store(self.settings)
         with self._write_lock:
             store = self._writable()
             stored = store.origins()
@@ -382,7 +382,7 @@ class RagEngine:
     def _maybe_compact(self) -> None:
         """Compact in the background once enough writes have piled up; one at a time."""
         store = self._store
-        if not isinstance(store, LocalStore) or not store.needs_compaction():
+        if store is None or not store.needs_compaction():
             return
         if self._compacting.acquire(blocking=False):
 

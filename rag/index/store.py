@@ -150,6 +150,10 @@ class Store(Protocol):
         """Pick up writes committed by other processes; True when something changed."""
         ...
 
+    def needs_compaction(self) -> bool:
+        """Whether enough has been written or deleted since the last compaction to run one."""
+        ...
+
     def compact(self) -> None:
         """Merge the write batches and drop deleted entries; searches keep working meanwhile."""
         ...
