@@ -27,7 +27,14 @@ from rag.index.indexing import BuildReport, ProgressFactory, prepare
 from rag.index.local import CACHE_FILE
 from rag.index.store import IndexParams, Store
 from rag.ingest.chunking import ChunkParams
-from rag.ingest.corpus import content_id, load_file, parse_plain, scan, unique_articles
+from rag.ingest.corpus import (
+    SourceFile,
+    content_id,
+    load_file,
+    parse_plain,
+    scan,
+    unique_articles,
+)
 from rag.ingest.documents import Article
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
@@ -161,38 +168,20 @@ class RagEngine:
         started = time.perf_counter()
         paths = list(corpus or self.settings.corpus)
         files = scan(paths)  # fails before anything on disk is touched
-        if rebuild:
-            with self._load_lock:
-                if self._store is not None:
-                    self._store.close()
-                self._store = None
-            remove_store(self.settings)
         with self._write_lock:
-            store = self._writable()
-            stored = store.origins()
+            stored = {} if rebuild else self._writable().origins()
             changed = [f for f in files if stored.get(str(f.path)) != f.digest]
-            gone = set(stored) - {str(f.path) for f in files}
-            gone = {o for o in gone if any(_under(o, p) for p in paths)}
-            articles: list[Article] = []
-            origins: dict[str, tuple[str, str]] = {}
-            skipped: list[str] = []
-            for f in changed:
-                try:
-                    loaded = load_file(f)
-                except CorpusError as exc:
-                    skipped.append(str(exc))
-                    continue
-                articles.extend(loaded)
-                origins.update((a.doc_id, (str(f.path), f.digest)) for a in loaded)
-            articles = unique_articles(articles)
+            gone = {
+                o
+                for o in set(stored) - {str(f.path) for f in files}
+                if any(_under(o, p) for p in paths)
+            }
+            articles, origins, skipped = _load(changed)
             if skipped and len(skipped) == len(files):
                 raise CorpusError("; ".join(skipped))  # nothing of this corpus could be read
-            if not store.stats().documents and not any(a.paragraphs for a in articles):
+            if not stored and not any(a.paragraphs for a in articles):
                 shown = ", ".join(str(p) for p in paths)
-                detail = f" ({'; '.join(skipped)})" if skipped else ""
-                raise CorpusError(f"corpus is empty: no text found in {shown}{detail}")
-            remove = {d for f in changed for d in store.origin_documents(str(f.path))}
-            remove |= {d for o in gone for d in store.origin_documents(o)}
+                raise CorpusError(f"corpus is empty: no text found in {shown}")
             prepared = prepare(
                 articles,
                 self.params.chunking,
@@ -202,6 +191,11 @@ class RagEngine:
                 progress,
                 origins,
             )
+            if rebuild:  # only now: a corpus that fails to load leaves the old index
+                self._drop_store()
+            store = self._writable()
+            remove = {d for f in changed for d in store.origin_documents(str(f.path))}
+            remove |= {d for o in gone for d in store.origin_documents(o)}
             if prepared.documents or remove:
                 store.write(prepared.documents, remove)
                 store.compact()
@@ -220,6 +214,13 @@ class RagEngine:
             skipped=tuple(skipped),
             written=prepared.chunks,
         )
+
+    def _drop_store(self) -> None:
+        with self._load_lock:
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+        remove_store(self.settings)
 
     def compact(self) -> None:
         """Merge write batches and drop deleted entries (``rag compact``)."""
@@ -393,6 +394,25 @@ class RagEngine:
                     self._compacting.release()
 
             threading.Thread(target=run, name="rag-compact", daemon=True).start()
+
+
+def _load(
+    files: Sequence[SourceFile],
+) -> tuple[list[Article], dict[str, tuple[str, str]], list[str]]:
+    """The articles of ``files``, the file and digest each came from, and one line per file
+    that could not be read (skipped, so the rest of the corpus is indexed)."""
+    articles: list[Article] = []
+    origins: dict[str, tuple[str, str]] = {}
+    skipped: list[str] = []
+    for f in files:
+        try:
+            loaded = load_file(f)
+        except CorpusError as exc:
+            skipped.append(str(exc))
+            continue
+        articles.extend(loaded)
+        origins.update((a.doc_id, (str(f.path), f.digest)) for a in loaded)
+    return unique_articles(articles), origins, skipped
 
 
 def _under(origin: str, root: Path) -> bool:
