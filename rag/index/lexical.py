@@ -78,21 +78,29 @@ def invert(
     keys: Sequence[int], tokens: Sequence[Sequence[str]]
 ) -> tuple[dict[str, Postings], Counter[str]]:
     """Posting lists of a batch of chunks, and the document frequency of each term in it."""
-    rows: dict[str, tuple[list[int], list[int], list[int]]] = {}
+    vocab: dict[str, int] = {}
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    flat = np.fromiter(
+        (vocab.setdefault(t, len(vocab)) for toks in tokens for t in toks),
+        dtype=np.int64,
+        count=int(lengths.sum()),
+    )
+    n = max(len(tokens), 1)
+    rows = np.repeat(np.arange(len(tokens), dtype=np.int64), lengths)
+    pairs, tf = np.unique(flat * n + rows, return_counts=True)  # sorted by term, then chunk
+    term, row = pairs // n, pairs % n
+    starts = np.flatnonzero(np.r_[True, term[1:] != term[:-1]])
+    ends = np.r_[starts[1:], len(term)]
+    key_array = np.asarray(keys, dtype=_ID)
+    chunk_ids, tfs = key_array[row], np.minimum(tf, 65535).astype(_TF)
+    chunk_lengths = np.minimum(lengths, 65535).astype(_TF)[row]
+    names = list(vocab)
+    postings: dict[str, Postings] = {}
     df: Counter[str] = Counter()
-    for key, toks in zip(keys, tokens, strict=True):
-        length = min(len(toks), 65535)
-        counts = Counter(toks)
-        df.update(counts.keys())
-        for term, tf in counts.items():
-            ids, tfs, lens = rows.setdefault(term, ([], [], []))
-            ids.append(key)
-            tfs.append(min(tf, 65535))
-            lens.append(length)
-    postings = {
-        t: Postings(np.asarray(i, _ID), np.asarray(f, _TF), np.asarray(n, _TF))
-        for t, (i, f, n) in rows.items()
-    }
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        name = names[int(term[s])]
+        postings[name] = Postings(chunk_ids[s:e], tfs[s:e], chunk_lengths[s:e])
+        df[name] = e - s
     return postings, df
 
 

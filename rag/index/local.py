@@ -171,6 +171,7 @@ class LocalStore:
                             *((k, "0") for k in _COUNTERS),
                         ],
                     )
+                store.close()
         return cls.open(index_dir, params, ann)
 
     def _stored_params(self) -> IndexParams:
@@ -546,6 +547,12 @@ class LocalStore:
         out: list[tuple[np.ndarray, IndexedDocument]] = []
         all_keys: list[int] = []
         all_tokens: list[tuple[str, ...]] = []
+        chunk_rows: list[tuple[Any, ...]] = []
+        data_rows: list[tuple[int, str, bytes]] = []
+        # Keys are never reused (AUTOINCREMENT): FAISS and the deletion log name chunks by them.
+        # The writer holds the lock, so it can number the new chunks itself.
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'").fetchone()
+        next_key = max(int(row[0]) if row else 0, self._max_key(db)) + 1
         for doc in docs:
             a = doc.article
             db.execute(
@@ -580,40 +587,48 @@ class LocalStore:
                     for p in a.paragraphs
                 ],
             )
-            keys = []
             vectors = np.asarray(doc.vectors, dtype=np.float32).reshape(-1, self.params.dim)
-            for chunk, tokens, vector in zip(doc.chunks, doc.tokens, vectors, strict=True):
-                cur = db.execute(
-                    "INSERT INTO chunks (chunk_id, doc_id, paragraph, kind, section, title, text, "
-                    "off, src_start, src_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        chunk.chunk_id,
-                        chunk.doc_id,
-                        chunk.paragraph,
-                        chunk.kind,
-                        chunk.section,
-                        chunk.title,
-                        chunk.text,
-                        chunk.offset,
-                        chunk.start,
-                        chunk.end,
-                    ),
+            keys = list(range(next_key, next_key + len(doc.chunks)))
+            next_key += len(keys)
+            chunk_rows.extend(
+                (
+                    key,
+                    c.chunk_id,
+                    c.doc_id,
+                    c.paragraph,
+                    c.kind,
+                    c.section,
+                    c.title,
+                    c.text,
+                    c.offset,
+                    c.start,
+                    c.end,
                 )
-                key = int(cur.lastrowid or 0)
-                db.execute(
-                    "INSERT INTO chunk_data (key, tokens, vector) VALUES (?, ?, ?)",
-                    (key, json.dumps(list(tokens), ensure_ascii=False), vector.tobytes()),
-                )
-                keys.append(key)
-                counters["length"] += len(tokens)
+                for key, c in zip(keys, doc.chunks, strict=True)
+            )
+            data_rows.extend(
+                (key, json.dumps(list(toks), ensure_ascii=False), vec.tobytes())
+                for key, toks, vec in zip(keys, doc.tokens, vectors, strict=True)
+            )
+            counters["length"] += sum(len(toks) for toks in doc.tokens)
             counters["chunks"] += len(keys)
             counters["documents"] += 1
             counters["paragraphs"] += len(a.paragraphs)
             all_keys.extend(keys)
             all_tokens.extend(doc.tokens)
             out.append((np.array(keys, dtype=np.int64), doc))
+        db.executemany(
+            "INSERT INTO chunks (key, chunk_id, doc_id, paragraph, kind, section, title, text, "
+            "off, src_start, src_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            chunk_rows,
+        )
+        db.executemany("INSERT INTO chunk_data (key, tokens, vector) VALUES (?, ?, ?)", data_rows)
         self._append_postings(db, all_keys, all_tokens, counters)
         return out
+
+    @staticmethod
+    def _max_key(db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT coalesce(max(key), 0) FROM chunks").fetchone()[0])
 
     def _append_postings(
         self,
