@@ -11,12 +11,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from api.errors import install_error_handlers
+from api.mcp import McpEndpoint
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import BodySizeLimitMiddleware
-from api.routes import documents, query, service
+from api.routes import documents, openai, page, query, service
 from rag import __version__
 from rag.config import Settings, get_settings
 from rag.engine import RagEngine
@@ -37,11 +40,13 @@ def create_app(settings: Settings | None = None, engine: RagEngine | None = None
     """
     settings = settings or (engine.settings if engine else get_settings())
     metrics = Metrics()
+    mcp = McpEndpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = await run_in_threadpool(open_engine, settings, engine)
-        yield
+        async with mcp.running(lambda: app.state.engine):
+            yield
 
     app = FastAPI(
         title="rag-zh",
@@ -60,6 +65,10 @@ def create_app(settings: Settings | None = None, engine: RagEngine | None = None
     app.include_router(query.router)
     app.include_router(documents.reads)
     app.include_router(documents.writes)
+    app.include_router(openai.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
+    app.router.routes.append(Route("/mcp", mcp, include_in_schema=False))  # an ASGI app
 
     # Added innermost first: metrics see every answer, including 413s and CORS preflights.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -52,12 +52,19 @@ async def _encoded(events: Iterator[StreamEvent]) -> AsyncIterator[bytes]:
         yield encode("error", error_body("internal_error", "the answer stream failed"))
 
 
-class AnswerStream(StreamingResponse):
-    """``text/event-stream`` of an answer; closes the answer iterator however the stream ends."""
+Encoder = Callable[[Iterator[StreamEvent]], AsyncIterator[bytes]]
 
-    def __init__(self, events: Iterator[StreamEvent]) -> None:
+
+class AnswerStream(StreamingResponse):
+    """``text/event-stream`` of an answer; closes the answer iterator however the stream ends.
+
+    ``encoder`` turns the events into bytes (default: this module's events; the OpenAI
+    route passes its chunk format).
+    """
+
+    def __init__(self, events: Iterator[StreamEvent], encoder: Encoder = _encoded) -> None:
         super().__init__(
-            _encoded(events),
+            encoder(events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

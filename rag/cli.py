@@ -249,6 +249,23 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=1)
 
 
+@app.command()
+def mcp(index_dir: IndexDirOption = None) -> None:
+    """Serve the tools search, ask and get_document to one MCP client over stdio.
+
+    Builds the index first if there is none yet. Nothing but MCP messages goes to stdout.
+    """
+    from rag.integrations.mcp import run_stdio
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        engine = _engine(settings)
+        _ensure_index(engine)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    run_stdio(engine)
+
+
 @app.command("eval")
 @_closing
 def eval_(

@@ -13,6 +13,7 @@ import pytest
 from rag.config import Settings, get_settings
 from rag.index.embeddings import HashEmbedder
 from tests.fakes import FakeLLM, start_fake_llm
+from tests.live_server import LiveServer, live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -105,6 +106,17 @@ def e5_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("e5-index")
     RagEngine(Settings(index_dir=index_dir, corpus=[SEEDS])).build()
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def e5_server(e5_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """``rag serve`` with the real model over a copy of the seed index, token on every route."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("e5-server")
+    shutil.copytree(e5_index_dir, root / "index")
+    with live_server(root / "index", root / "serve.log") as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,88 @@
+"""MCP tools, driven by the official SDK's client: in-process, over stdio (``rag mcp``) and HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from rag.engine import RagEngine
+from rag.integrations.mcp import build_server
+from tests.live_server import SEEDS, LiveServer
+
+pytestmark = pytest.mark.anyio
+QUESTION = "北京经开区已在几个未来产业细分领域形成相对成熟的基础？"
+TOOLS = {"search", "ask", "get_document"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def exercise(client: Client) -> dict[str, Any]:
+    """List the tools and call each once; returns the answer of ``ask``."""
+    assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+    found = await client.call_tool("search", {"query": "未来产业", "top_k": 3})
+    assert not found.is_error and found.structured_content is not None
+    results = found.structured_content["results"]
+    assert len(results) == 3
+    doc = await client.call_tool("get_document", {"id": results[0]["doc_id"]})
+    assert doc.structured_content is not None
+    paragraphs = doc.structured_content["paragraphs"]
+    assert paragraphs[results[0]["paragraph"] - 1]["text"] == results[0]["text"]
+    asked = await client.call_tool("ask", {"question": QUESTION, "top_k": 5})
+    assert not asked.is_error and asked.structured_content is not None
+    return asked.structured_content
+
+
+async def test_tools_return_what_the_http_api_returns(hash_engine: RagEngine) -> None:
+    async with Client(build_server(lambda: hash_engine)) as client:
+        answer = await exercise(client)
+    assert answer == {**hash_engine.ask(QUESTION).to_json(), "took_ms": answer["took_ms"]}
+
+
+async def test_bad_input_is_a_tool_error_not_a_crash(hash_engine: RagEngine) -> None:
+    async with Client(build_server(lambda: hash_engine)) as client:
+        empty = await client.call_tool("ask", {"question": "  "})
+        assert empty.is_error and "question is empty" in empty.content[0].text  # type: ignore[union-attr]
+        missing = await client.call_tool("get_document", {"id": "no/such-doc"})
+        assert missing.is_error and "no document" in missing.content[0].text  # type: ignore[union-attr]
+        out_of_range = await client.call_tool("search", {"query": "光谷", "top_k": 500})
+        assert out_of_range.is_error
+
+
+@pytest.mark.e2e
+async def test_rag_mcp_over_stdio_with_the_real_model(e5_index_dir: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(e5_index_dir, index_dir)
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "rag.cli", "mcp", "--index-dir", str(index_dir)],
+        env={**os.environ, "RAG_CORPUS": str(SEEDS)},
+    )
+    async with Client(params, read_timeout_seconds=120) as client:
+        answer = await exercise(client)
+    assert answer["answered"] and "9个" in answer["answer"]
+
+
+@pytest.mark.e2e
+async def test_mcp_over_http_needs_the_token_like_every_route(e5_server: LiveServer) -> None:
+    url = e5_server.url + "/mcp"
+    headers = {"Authorization": f"Bearer {e5_server.token}"}
+    async with Client(
+        streamable_http_client(url, http_client=create_mcp_http_client(headers))
+    ) as c:
+        answer = await exercise(c)
+    assert answer["answered"] and "9个" in answer["answer"]
+
+    with e5_server.client(token=False) as plain:
+        response = plain.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
