@@ -203,6 +203,7 @@ async function openDocument(docId, paragraph, citation) {
   try {
     const doc = await request("GET", documentPath(docId));
     $("document-title").textContent = doc.title;
+    $("document-delete").dataset.remove = doc.id;
     $("document-meta").textContent = "编号 " + doc.id + " · 共 " + doc.paragraphs.length + " 段";
     const box = $("document-paragraphs");
     box.replaceChildren();
@@ -271,7 +272,8 @@ async function removeDocument(docId) {
   try {
     await request("DELETE", documentPath(docId));
     setStatus("documents-status", "已删除 " + docId);
-    await loadDocuments();
+    $("document-view").hidden = true;
+    showView("documents");
   } catch (err) {
     setStatus("documents-status", err.message, true);
   }
@@ -284,7 +286,6 @@ function showView(name) {
     tab.setAttribute("aria-selected", String(tab.dataset.view === name));
   }
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== "view-" + name;
-  $("document-view").hidden = true;
   if (name === "documents") loadDocuments();
 }
 
@@ -294,7 +295,7 @@ document.addEventListener("DOMContentLoaded", () => {
   token.addEventListener("change", () => window.localStorage.setItem("rag-token", token.value.trim()));
 
   for (const tab of document.querySelectorAll(".tab")) {
-    tab.addEventListener("click", () => showView(tab.dataset.view));
+    tab.addEventListener("click", () => { $("document-view").hidden = true; showView(tab.dataset.view); });
   }
   $("ask-form").addEventListener("submit", (e) => { e.preventDefault(); ask($("question").value); });
   $("search-form").addEventListener("submit", (e) => { e.preventDefault(); search($("query").value); });
