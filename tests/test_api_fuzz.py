@@ -38,7 +38,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
     # not work with this pytest version.
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=hash_engine))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 9
+    assert len(operations) == 12
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))

@@ -12,8 +12,12 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from typer.testing import CliRunner
 
+from rag.cli import app as cli_app
+from rag.config import Settings
 from rag.engine import RagEngine
+from rag.index.embeddings import HashEmbedder
 from rag.integrations.mcp import build_server
 from tests.live_server import SEEDS, LiveServer
 
@@ -86,3 +90,16 @@ async def test_mcp_over_http_needs_the_token_like_every_route(e5_server: LiveSer
     with e5_server.client(token=False) as plain:
         response = plain.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+
+
+def test_rag_mcp_refuses_a_mismatched_index_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index_dir = tmp_path / "index"
+    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash")
+    RagEngine(settings, HashEmbedder()).build()
+    monkeypatch.setenv("RAG_CORPUS", str(SEEDS))  # the default embedder is e5-small
+    result = CliRunner().invoke(cli_app, ["mcp", "--index-dir", str(index_dir)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "embedder hash" in lines[0]

@@ -24,6 +24,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from api.dependencies import EngineDep, require_json, require_read_token
 from api.errors import domain_status, error_body
 from api.routes import error_responses
+from api.schemas import CitationOut
 from api.streaming import AnswerStream
 from rag.answer.types import Answer, Citation, StreamEvent
 from rag.errors import RagError
@@ -84,6 +85,46 @@ class ChatRequest(BaseModel):
         raise HTTPException(422, "messages: there is no message with role 'user' to answer")
 
 
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"]
+    data: list[ModelCard]
+
+
+class ReplyMessage(BaseModel):
+    role: Literal["assistant"]
+    content: str = Field(description="The answer, then its numbered sources (来源：[n] …)")
+
+
+class Choice(BaseModel):
+    index: int
+    message: ReplyMessage
+    finish_reason: Literal["stop"]
+    logprobs: None = None
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    citations: list[CitationOut] = Field(description="Extension: the citations of /ask")
+    answered: bool = Field(description="Extension: false when the sources hold no answer")
+
+
+STREAM_DOC = {
+    "description": "With `stream: true`: `chat.completion.chunk` events, then `data: [DONE]`",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
 def _check_model(name: str) -> None:
     if name != MODEL:
         raise HTTPException(404, f"model {name!r} does not exist; this service serves {MODEL!r}")
@@ -102,29 +143,29 @@ def _citations(citations: tuple[Citation, ...]) -> list[dict[str, Any]]:
     return [asdict(c) for c in citations]
 
 
-@router.get("/models", summary="The one model this service answers as")
-def list_models() -> dict[str, Any]:
-    return {"object": "list", "data": [_model()]}
+@router.get("/models", response_model=ModelList, summary="The one model this service answers as")
+def list_models() -> ModelList:
+    return ModelList(object="list", data=[_model()])
 
 
-@router.get("/models/{model}", summary="The model, by name")
-def get_model(model: str) -> dict[str, Any]:
+@router.get("/models/{model}", response_model=ModelCard, summary="The model, by name")
+def get_model(model: str) -> ModelCard:
     _check_model(model)
     return _model()
 
 
-def _model() -> dict[str, Any]:
-    return {"id": MODEL, "object": "model", "created": CREATED, "owned_by": MODEL}
+def _model() -> ModelCard:
+    return ModelCard(id=MODEL, object="model", created=CREATED, owned_by=MODEL)
 
 
 @router.post(
     "/chat/completions",
     dependencies=[Depends(require_json)],
-    response_model=None,
-    responses=error_responses(413, 415, 422, 503),
+    response_model=ChatCompletion,
+    responses={200: STREAM_DOC, **error_responses(400, 413, 415, 422, 503)},
     summary="Answer the last user message (OpenAI chat format; stream: true for SSE chunks)",
 )
-async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
+async def chat_completions(body: ChatRequest, engine: EngineDep) -> JSONResponse | AnswerStream:
     _check_model(body.model)
     question = body.question()
     if body.stream:
