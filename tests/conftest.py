@@ -111,10 +111,8 @@ def e5_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def e5_server(e5_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``rag serve`` with the real model over a copy of the seed index, token on every route."""
-    import shutil
-
     root = tmp_path_factory.mktemp("e5-server")
-    shutil.copytree(e5_index_dir, root / "index")
+    copy_index(e5_index_dir, root / "index")
     with live_server(root / "index", root / "serve.log") as server:
         yield server
 

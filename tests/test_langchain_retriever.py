@@ -13,6 +13,7 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
 from rag.integrations.langchain import RagRetriever, ServiceError
+from tests.conftest import copy_index
 from tests.live_server import SEEDS, LiveServer
 
 # The suite has one async test; anyio runs it (sync tests ignore the mark).
@@ -26,13 +27,10 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def seed_engine(tmp_path_factory: pytest.TempPathFactory) -> RagEngine:
-    index_dir = tmp_path_factory.mktemp("langchain") / "index"
-    engine = RagEngine(
-        Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash"), embedder=HashEmbedder()
-    )
-    engine.build()
-    return engine
+def seed_engine(hash_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RagEngine:
+    index_dir = copy_index(hash_index_dir, tmp_path_factory.mktemp("langchain") / "index")
+    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash")
+    return RagEngine(settings, embedder=HashEmbedder())
 
 
 class TestLocalEngine(RetrieversIntegrationTests):

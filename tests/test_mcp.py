@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
 from rag.integrations.mcp import build_server
+from tests.conftest import copy_index
 from tests.live_server import SEEDS, LiveServer
 
 pytestmark = pytest.mark.anyio
@@ -65,8 +65,7 @@ async def test_bad_input_is_a_tool_error_not_a_crash(hash_engine: RagEngine) -> 
 
 @pytest.mark.e2e
 async def test_rag_mcp_over_stdio_with_the_real_model(e5_index_dir: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
-    shutil.copytree(e5_index_dir, index_dir)
+    index_dir = copy_index(e5_index_dir, tmp_path / "index")
     params = StdioServerParameters(
         command=sys.executable,
         args=["-m", "rag.cli", "mcp", "--index-dir", str(index_dir)],
