@@ -130,6 +130,12 @@ def test_documents_upload_escape_and_delete(
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("nav button[data-view=documents]")
     page.wait_for_selector("#documents li")
+    not_utf8 = tmp_path / "gbk.txt"
+    not_utf8.write_bytes("苏州工业园区发布独角兽企业培育计划。".encode("gbk"))
+    page.set_input_files("#upload-file", str(not_utf8))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#documents-status.error")
+    assert "不是 UTF-8" in page.inner_text("#documents-status")
     page.set_input_files("#upload-file", str(upload))
     page.fill("#upload-id", "e2e/hostile")
     page.click("#upload-form button[type=submit]")

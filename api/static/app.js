@@ -251,10 +251,17 @@ async function upload() {
   const file = $("upload-file").files[0];
   if (!file) return;
   const stem = file.name.replace(/\.[^.]*$/, "");
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await file.arrayBuffer());
+  } catch (_) {
+    setStatus("documents-status", "文件不是 UTF-8 文本：请另存为 UTF-8 后再上传。", true);
+    return;
+  }
   const body = {
     id: $("upload-id").value.trim() || stem,
     title: $("upload-title").value.trim() || stem,
-    text: await file.text(),
+    text: text,
   };
   setStatus("documents-status", "正在上传并建立索引……");
   try {
