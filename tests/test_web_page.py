@@ -140,7 +140,7 @@ def test_documents_upload_escape_and_delete(
     page.fill("#upload-id", "e2e/hostile")
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("#documents-status:has-text('已收录')", timeout=60_000)
-    assert "（共 30 篇）" in page.inner_text("#documents-total")
+    page.wait_for_selector("#documents-total:has-text('（共 30 篇）')")  # the list reloads
     assert "苏州<b>独角兽&amp;" in page.inner_text("#documents-status")  # the file name, as text
 
     page.click("nav button[data-view=search]")
