@@ -1,4 +1,5 @@
-"""The app factory: ``uvicorn --factory api.app:create_app`` (what ``rag serve`` runs).
+"""The app factory: ``rag serve`` passes it a Settings object (see :mod:`api.server`);
+``uvicorn --factory api.app:create_app`` builds it from the environment (``RAG_*``).
 
 Nothing heavy happens here or at import: the engine opens its index and warms the embedding
 model once, in the lifespan, before the first request is accepted.
@@ -18,7 +19,7 @@ from starlette.routing import Route
 from api.errors import install_error_handlers
 from api.mcp import McpEndpoint
 from api.metrics import Metrics, MetricsMiddleware
-from api.middleware import BodySizeLimitMiddleware
+from api.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from api.routes import documents, openai, page, query, service
 from rag import __version__
 from rag.config import Settings, get_settings
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, engine: RagEngine | None = None
     app.router.routes.append(Route("/mcp", mcp, include_in_schema=False))  # an ASGI app
 
     # Added innermost first: metrics see every answer, including 413s and CORS preflights.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Coroutine
 from email.message import Message
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.config import Settings
@@ -56,6 +58,33 @@ def require_read_token(settings: SettingsDep, credentials: Credentials) -> None:
     """Reads need the token only with RAG_API_TOKEN_READS=1."""
     if settings.api_token_reads:
         _check_token(settings, credentials)
+
+
+TOKEN_CHECKS = (require_write_token, require_read_token)
+
+
+class TokenFirstRoute(APIRoute):
+    """A route that checks its bearer token before FastAPI reads the request body.
+
+    FastAPI parses a JSON body before it runs dependencies, so a client without the token that
+    sent a malformed body learnt a 422 about the body instead of the 401 about the token. The
+    route's own token dependency still runs; this only runs it first, from the app's settings.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        checks = [d.dependency for d in self.dependencies if d.dependency in TOKEN_CHECKS]
+        if not checks:
+            return handler
+
+        async def token_first(request: Request) -> Response:
+            settings: Settings = request.app.state.settings
+            credentials = await bearer(request)
+            for check in checks:
+                check(settings, credentials)
+            return await handler(request)
+
+        return token_first
 
 
 def require_json(request: Request) -> None:

@@ -96,6 +96,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         reason = (first.get("ctx") or {}).get("error", "")
         return error_response(422, "invalid_json", f"request body is not valid JSON ({reason})")
     where = ".".join(str(p) for p in first.get("loc", ())) or "request"
+    unicode = next((e for e in exc.errors() if e.get("type") == "string_unicode"), None)
+    if unicode is not None:
+        # A "\ud800" escape with no pair: JSON's grammar allows it, Unicode text does not, so
+        # it is refused like a body that is not UTF-8 rather than as a wrong value.
+        field = ".".join(str(p) for p in unicode.get("loc", ()))
+        return error_response(
+            400, "invalid_unicode", f"{field}: not valid Unicode (a lone surrogate such as \\ud800)"
+        )
     message = f"{where}: {first.get('msg', 'invalid value')}"
     if len(details) > 1:
         message += f" (and {len(details) - 1} more)"

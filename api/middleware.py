@@ -94,3 +94,28 @@ async def _reply(send: Send, status: int, code: str, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGetMiddleware:
+    """Answer ``HEAD`` on every ``GET`` route: the GET's status and headers, without the body.
+
+    FastAPI routes a HEAD only where one is declared, so ``HEAD /healthz`` (how load balancers
+    probe) was a 405. HTTP defines HEAD as GET without the body (RFC 9110 §9.3.2).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

@@ -10,19 +10,25 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from rag.errors import InvalidQueryError
 from rag.ingest.documents import Article, ParagraphKind
+from rag.ingest.ids import normalize_doc_id
+from rag.text.unicode import lone_surrogate
 
 
 def _document_id(value: str) -> str:
-    if not value.strip():
-        raise ValueError("id must not be blank")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ValueError("id must not contain control characters")
-    return value
+    # The engine's own normal form, so the schema refuses what the engine would (field-level).
+    if lone_surrogate(value) is not None:
+        # The error type pydantic gives title and text for the same fault (a 400, see api.errors).
+        raise PydanticCustomError("string_unicode", "Input is not valid Unicode (a lone surrogate)")
+    try:
+        return normalize_doc_id(value)
+    except InvalidQueryError as exc:
+        raise ValueError(str(exc)) from None
 
 
-# Lone surrogates ("\ud800" in JSON) are refused by pydantic itself (string_unicode).
 DocumentId = Annotated[str, AfterValidator(_document_id)]
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
@@ -76,8 +82,9 @@ class DocumentIn(BaseModel):
     id: DocumentId | None = Field(
         None,
         max_length=256,
-        description="Stable id; the same id again replaces the document. Omitted: derived "
-        "from title and text.",
+        description="Stable id; the same id again replaces the document. Stored in normal "
+        "form: NFC, without invisible characters or surrounding spaces. Omitted: derived from "
+        "title and text.",
     )
     title: str = Field(min_length=1, max_length=500)
     text: str = Field(

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec
 
 import typer
+from pydantic import ValidationError
 
-from rag.config import Settings, get_settings
+from rag.config import Settings, get_settings, settings_problem
 from rag.errors import RagError
 from rag.search.retrieval import Mode
 
@@ -34,7 +35,10 @@ JsonFlag = Annotated[
 
 
 def _settings(**overrides: Any) -> Settings:
-    base = get_settings()
+    try:
+        base = get_settings()
+    except ValidationError as exc:  # e.g. RAG_API_TOKEN="" or RAG_CHUNK_SIZE=abc
+        raise _fail(settings_problem(exc), 2) from None
     update = {k: v for k, v in overrides.items() if v is not None}
     return base.model_copy(update=update) if update else base
 
@@ -231,22 +235,17 @@ def serve(
 
     Builds the index first if there is none yet, like `rag ask`.
     """
-    import os
-
-    import uvicorn
-
     settings = _settings(index_dir=index_dir)
     try:
         engine = _engine(settings)
         _ensure_index(engine)  # also fails here, in one line, on a mismatched or corrupt index
     except RagError as exc:
         raise _fail(str(exc)) from None
-    del engine  # the app opens its own in its lifespan
-    # The app factory reads its settings from the environment; `rag` never imports `api`.
-    os.environ["RAG_INDEX_DIR"] = str(settings.index_dir)
-    get_settings.cache_clear()
+    # The one place `rag` reaches into `api`: starting the service it is the command for.
+    from api.server import serve as serve_http
+
     typer.echo(f"serving {settings.index_dir} on http://{host}:{port} (docs: /docs)", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=1)
+    serve_http(settings, host=host, port=port, engine=engine)
 
 
 @app.command()

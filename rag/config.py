@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Fusion = Literal["rrf", "weighted"]
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     max_document_chars: int = Field(default=200_000, ge=1)
+    # Bounds on a client that connects and stalls, so idle sockets cannot pile up (`rag serve`).
+    header_timeout: float = Field(default=10.0, gt=0, le=3600)
+    body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    max_connections: int = Field(default=100, ge=1, le=100_000)
 
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -54,12 +58,39 @@ class Settings(BaseSettings):
             return [Path(p) for p in value.split(os.pathsep) if p.strip()]
         return value
 
+    @field_validator("api_token")
+    @classmethod
+    def _token_not_blank(cls, value: str | None) -> str | None:
+        # An empty RAG_API_TOKEN= would otherwise turn authentication off without a word.
+        if value is not None and not value.strip():
+            raise ValueError(
+                "empty or only white space; set a token, or unset the variable to serve "
+                "without authentication"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _reads_need_a_token(self) -> Settings:
+        if self.api_token_reads and self.api_token is None:
+            raise ValueError("RAG_API_TOKEN_READS=1 needs RAG_API_TOKEN: no token is set")
+        return self
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming the first invalid setting by its variable, for the CLI's error."""
+    errors = exc.errors()
+    loc = errors[0]["loc"] if errors else ()
+    field = str(loc[0]) if loc else ""
+    message = (errors[0]["msg"] if errors else "invalid value").removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"RAG_{field.upper()}: {message}{more}" if field else message + more
 
 
 @lru_cache(maxsize=1)

@@ -36,8 +36,10 @@ from rag.ingest.corpus import (
     unique_articles,
 )
 from rag.ingest.documents import Article
+from rag.ingest.ids import normalize_doc_id
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
+from rag.text.unicode import has_visible_text, require_unicode
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ class RagEngine:
     def check_text(self, text: str, what: str = "question") -> str:
         if not isinstance(text, str) or not text.strip():
             raise InvalidQueryError(f"{what} is empty")
+        require_unicode(text, what)
         limit = self.settings.max_question_chars
         if len(text) > limit:
             raise InvalidQueryError(
@@ -305,10 +308,17 @@ class RagEngine:
         return self.store.articles(offset, limit)
 
     def document(self, doc_id: str) -> Article:
-        article = self.store.article(doc_id)
+        article = self.store.article(self._known_id(doc_id))
         if article is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
         return article
+
+    def _known_id(self, doc_id: str) -> str:
+        """``doc_id`` in normal form; as given when only that is indexed (an index built before
+        ids were normalised), so such a document can still be opened and deleted."""
+        if self.store.article(doc_id) is not None:
+            return doc_id
+        return normalize_doc_id(doc_id)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -325,7 +335,11 @@ class RagEngine:
             raise InvalidQueryError(
                 f"document text is too long ({len(text)} characters; the limit is {limit})"
             )
-        doc_id = doc_id if doc_id is not None else content_id(title, text)
+        for value, what in ((title, "document title"), (text, "document text")):
+            require_unicode(value, what)
+            if not has_visible_text(value):
+                raise InvalidQueryError(f"{what} has no visible characters")
+        doc_id = normalize_doc_id(doc_id) if doc_id is not None else content_id(title, text)
         article = parse_plain(text, doc_id, "api", title=title)
         if not article.paragraphs:
             raise InvalidQueryError("document text has no paragraphs")
@@ -353,6 +367,7 @@ class RagEngine:
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         """Delete documents by id; an unknown id is an error and nothing is deleted."""
+        doc_ids = [self._known_id(d) for d in doc_ids]
         with self._write_lock:
             missing = [d for d in doc_ids if self.store.article(d) is None]
             if missing:

@@ -79,7 +79,7 @@ def test_the_question_limit_is_inclusive(client: TestClient) -> None:
     ("content", "headers", "status", "code"),
     [
         (b'{"question": "\xe5\x85\x89\xff"}', JSON, 400, "invalid_json"),
-        (b'{"question": "\\ud800"}', JSON, 422, "invalid_request"),
+        (b'{"question": "\\ud800"}', JSON, 400, "invalid_unicode"),
         (b'{"question": "x"', JSON, 422, "invalid_json"),
         (b"question=x", JSON, 422, "invalid_json"),
         (b"", JSON, 422, "invalid_request"),

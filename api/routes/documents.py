@@ -12,16 +12,24 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.dependencies import EngineDep, require_json, require_read_token, require_write_token
+from api.dependencies import (
+    EngineDep,
+    TokenFirstRoute,
+    require_json,
+    require_read_token,
+    require_write_token,
+)
 from api.routes import error_responses
 from api.schemas import DocumentIn, DocumentOut, DocumentPage, DocumentSummary
 
 reads = APIRouter(
+    route_class=TokenFirstRoute,
     tags=["documents"],
     dependencies=[Depends(require_read_token)],
     responses=error_responses(401, 422),
 )
 writes = APIRouter(
+    route_class=TokenFirstRoute,
     tags=["documents"],
     dependencies=[Depends(require_write_token)],
     responses=error_responses(401, 422, 503),

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.dependencies import EngineDep, require_json, require_read_token
+from api.dependencies import EngineDep, TokenFirstRoute, require_json, require_read_token
 from api.routes import error_responses
 from api.schemas import AnswerResponse, AskRequest, SearchRequest, SearchResponse
 from api.streaming import AnswerStream
 
 router = APIRouter(
+    route_class=TokenFirstRoute,
     tags=["search and answers"],
     dependencies=[Depends(require_read_token), Depends(require_json)],
     responses=error_responses(400, 401, 413, 415, 422, 503),

@@ -9,8 +9,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import CorpusError
+from rag.errors import CorpusError, InvalidQueryError
 from rag.ingest.documents import Article, Paragraph, cjk_joiner, join_lines
+from rag.ingest.ids import normalize_doc_id
 from rag.ingest.pages import looks_like_page, parse_page
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -57,10 +58,11 @@ def load_file(source: SourceFile) -> list[Article]:
     text = read_text(path)
     if path.suffix.lower() == ".jsonl":
         return list(parse_jsonl(text, str(path)))
+    doc_id = _corpus_id(source.doc_id, str(path))
     if path.suffix.lower() == ".txt" and looks_like_page(text):
-        return list(parse_page(text, source.doc_id, str(path)))
+        return list(parse_page(text, doc_id, str(path)))
     if text.strip():
-        return [parse_plain(text, source.doc_id, str(path), markdown=path.suffix.lower() == ".md")]
+        return [parse_plain(text, doc_id, str(path), markdown=path.suffix.lower() == ".md")]
     return []
 
 
@@ -133,10 +135,20 @@ def parse_jsonl(text: str, source: str) -> Iterable[Article]:
             doc_id = content_id(str(record.get("title", "")), body)
         elif not isinstance(doc_id, str | int) or not str(doc_id).strip():
             raise CorpusError(f'{where}: "id" must be a non-empty string')
+        else:
+            doc_id = _corpus_id(str(doc_id), where)
         title = record.get("title")
         if title is not None and not isinstance(title, str):
             raise CorpusError(f'{where}: "title" must be a string')
         yield parse_plain(body, str(doc_id), f"{where}", title=title)
+
+
+def _corpus_id(raw: str, where: str) -> str:
+    """A file's or record's id in normal form (as the engine gives ids from the CLI or API)."""
+    try:
+        return normalize_doc_id(raw)
+    except InvalidQueryError as exc:
+        raise CorpusError(f"{where}: {exc}") from None
 
 
 def content_id(title: str, text: str) -> str:
