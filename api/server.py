@@ -129,6 +129,7 @@ class ServiceProtocol(H11Protocol):
             self.transport.close()  # a connection that never sent a byte: nothing to answer
             return
         setting = "RAG_HEADER_TIMEOUT" if phase == "headers" else "RAG_BODY_TIMEOUT"
+        self.logger.warning("Request %s not received in time: answered 408.", phase)
         self._refuse(
             408,
             "request_timeout",
@@ -176,6 +177,7 @@ class ServiceProtocol(H11Protocol):
             if scope["type"] != "http" or len(self.connections) <= limit:
                 await app(scope, receive, send)
                 return
+            self.logger.warning("Over RAG_MAX_CONNECTIONS=%d: answered 503.", limit)
             body, headers = _error_payload(
                 503,
                 "over_capacity",
@@ -209,14 +211,14 @@ def protocol_for(settings: Settings) -> type[ServiceProtocol]:
     )
 
 
-def serve(
+def build_server(
     settings: Settings,
     host: str = "127.0.0.1",
     port: int = 8000,
     engine: RagEngine | None = None,
     log_level: str = "info",
-) -> None:
-    """Serve the app built from ``settings`` (and ``engine``, when already open) until stopped."""
+) -> uvicorn.Server:
+    """The uvicorn server :func:`serve` runs (tests run it in a thread and stop it)."""
     config = uvicorn.Config(
         create_app(settings, engine),
         host=host,
@@ -225,4 +227,15 @@ def serve(
         ws="none",  # no route upgrades; a websocket protocol would not have the bounds above
         log_level=log_level,
     )
-    uvicorn.Server(config).run()
+    return uvicorn.Server(config)
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    engine: RagEngine | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve the app built from ``settings`` (and ``engine``, when already open) until stopped."""
+    build_server(settings, host, port, engine, log_level).run()

@@ -3,7 +3,9 @@
 Every operation gets schema-valid (positive) and schema-violating (negative) requests, bounded
 to a few dozen examples each with a fixed seed and no deadline, so the run is short and the
 same on every machine. Each response must be a non-5xx, with a status, content type and body
-that the schema documents.
+that the schema documents. The document id gets a run of its own with ids drawn from every
+kind of character (surrogates, format and control characters, combining marks), which the
+schema's generator never produces.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -21,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from rag.engine import RagEngine
+from rag.errors import InvalidQueryError
+from rag.ingest.ids import normalize_doc_id
 
 CHECKS = [
     not_a_server_error,
@@ -53,3 +58,42 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
             case.call_and_validate(checks=CHECKS)
 
         fuzz()
+
+
+# Letters, marks (NFD accents), digits, punctuation, symbols, spaces, and the characters an id
+# must not keep or hold: controls (Cc), format characters such as U+200B (Cf), surrogates (Cs).
+ID_CHARACTERS = st.characters(categories=["L", "M", "N", "P", "S", "Zs", "Cc", "Cf", "Cs"])
+IDS = st.text(ID_CHARACTERS, min_size=1, max_size=12)
+
+
+def test_document_ids_of_any_characters_are_stored_normalised_or_refused(
+    hash_engine: RagEngine,
+) -> None:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=hash_engine))
+    operation = schema["/documents"]["POST"]
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE), doc_id=IDS)
+    @settings(
+        max_examples=80,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case: schemathesis.Case, doc_id: str) -> None:
+        case.body = {**case.body, "id": doc_id}
+        before = set(hash_engine.snapshot.articles)
+        response = case.call_and_validate(checks=CHECKS)
+        try:
+            expected: str | None = normalize_doc_id(doc_id)
+        except InvalidQueryError:
+            expected = None
+        if response.status_code == 201:
+            assert expected is not None and response.json()["id"] == expected
+            assert hash_engine.document(doc_id).doc_id == expected
+        else:
+            # Refused: a bad id, or a title or text with nothing visible; nothing changed.
+            assert response.status_code in (400, 422), response.text
+            assert set(hash_engine.snapshot.articles) == before
+
+    fuzz()
