@@ -7,7 +7,8 @@ from typing import Any
 from api.schemas import ErrorResponse
 
 _ERRORS = {
-    400: "Malformed request (e.g. a body that is not UTF-8) or a request the server cannot serve",
+    400: "Malformed request (a body that is not UTF-8, a string with a lone surrogate) or a "
+    "request the server cannot serve",
     401: "Missing or wrong bearer token",
     404: "No such document",
     413: "Request body over RAG_MAX_BODY_BYTES",
