@@ -175,7 +175,7 @@ def test_reads_with_a_read_token_check_it_before_the_body(hash_engine: RagEngine
         update={"api_token": "s3cret", "api_token_reads": True}
     )
     with TestClient(create_app(settings, hash_engine)) as c:
-        for path in ("/search", "/ask", "/ask/stream"):
+        for path in ("/search", "/ask", "/ask/stream", "/v1/chat/completions"):
             assert c.post(path, content=b'{"query": ', headers=JSON).status_code == 401
 
 

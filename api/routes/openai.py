@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from api.dependencies import EngineDep, require_json, require_read_token
+from api.dependencies import EngineDep, TokenFirstRoute, require_json, require_read_token
 from api.errors import domain_status, error_body
 from api.routes import error_responses
 from api.schemas import CitationOut
@@ -35,6 +35,7 @@ MODEL = "rag-zh"
 CREATED = 1_767_225_600  # 2026-01-01: a fixed "created" for the one model, as OpenAI lists it
 
 router = APIRouter(
+    route_class=TokenFirstRoute,
     prefix="/v1",
     tags=["OpenAI-compatible"],
     dependencies=[Depends(require_read_token)],
