@@ -9,9 +9,9 @@ from rag.answer.reader.answer_spans import (
     number_spans,
     org_spans,
     person_spans,
-    unit_class,
 )
 from rag.answer.reader.question import analyse
+from rag.text.units import unit_class
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rag.bench.questions import Question
+from rag.text.chars import HAN_EXTENDED
 from rag.text.normalize import half_width
 
 RECALL_KS = tuple(range(1, 11))
@@ -24,7 +25,7 @@ _MARKER = re.compile(r"\[\d+\]")
 _WS = re.compile(r"\s+")
 # CMRC 2018's mixed segmentation: each CJK character is a token, Latin words and numbers
 # (with decimals) stay whole, anything else is a token of its own.
-_SEGMENT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[0-9a-z]+(?:\.[0-9]+)*|\S")
+_SEGMENT = re.compile(rf"[{HAN_EXTENDED}]|[0-9a-z]+(?:\.[0-9]+)*|\S")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,12 @@ from langchain_core.embeddings import Embeddings
 from rag.bench.systems import BuildStats, Passage, Response
 from rag.index.embeddings import Embedder
 from rag.ingest.documents import Article
+from rag.text.chars import SENTENCE_END, char_class
 
 CHINESE_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", "、", " ", ""]
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+_SENTENCE = re.compile(
+    char_class(SENTENCE_END, "\n", negate=True) + "+" + char_class(SENTENCE_END) + "*"
+)
 _WORDLIKE = re.compile(r"\w")
 
 

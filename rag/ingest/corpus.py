@@ -13,6 +13,7 @@ from rag.errors import CorpusError, InvalidQueryError
 from rag.ingest.documents import Article, Paragraph, cjk_joiner, join_lines
 from rag.ingest.ids import normalize_doc_id
 from rag.ingest.pages import looks_like_page, parse_page
+from rag.text.chars import CLAUSE_END, ELLIPSIS, SENTENCE_END
 
 TEXT_SUFFIXES = (".txt", ".md")
 _BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
@@ -199,7 +200,7 @@ def parse_plain(
 
 
 def _looks_like_title(line: str) -> bool:
-    return len(line) <= 60 and line[-1] not in "。！？!?；;…,，:：、"
+    return len(line) <= 60 and line[-1] not in SENTENCE_END + ELLIPSIS + CLAUSE_END
 
 
 def _plain_blocks(text: str) -> list[list[tuple[str, int]]]:

@@ -15,28 +15,42 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.ingest.documents import Article, Paragraph, join_lines
+from rag.text.chars import (
+    CLOSER_OF,
+    CLOSERS,
+    COMMAS,
+    ELLIPSIS,
+    FULL_STOPS,
+    HAN,
+    SENTENCE_END,
+    STOPS,
+    char_class,
+)
 
 BlockKind = Literal["marker", "note", "caption", "byline", "text"]
 
 COLUMN_MARKERS = frozenset({"园镜头", "园光影", "图片新闻", "简讯", "短讯", "快讯"})
 MAX_HEADING_CHARS = 40
 
-_TERMINAL_END = re.compile(r"[。！？!?…；;][”’」』\"'）)》]*$")
-_INNER_PUNCT = re.compile(r"[，,。；;！？!?]")
+_TERMINAL_END = re.compile(f"{char_class(SENTENCE_END, ELLIPSIS)}{char_class(CLOSERS)}*$")
+_INNER_PUNCT = re.compile(char_class(COMMAS, SENTENCE_END))
 _CAPTION_START = re.compile(r"^(图为|图片来源|图片[:：]|图[:：]|资料图)")
-_CAPTION_END = re.compile(r"[\u4e00-\u9fff](供图|摄)$")
-_CAPTION_INNER = re.compile(r"[。！？]\s*图为")
+_CAPTION_END = re.compile(f"[{HAN}](供图|摄)$")
+_CAPTION_INNER = re.compile(rf"{char_class(FULL_STOPS)}\s*图为")
 _NOTE_START = re.compile(r"^编者按")
 _BYLINE_LINE = re.compile(r"^(◎|本报记者|本报特约|特约记者|通讯员|特约通讯员)")
 _BYLINE_PREFIX = re.compile(
     r"^(?:本报讯|科技日报讯|新华社讯|(?:科技日报|新华社|本报)(?=[（(])|本报[^\s，,。]{1,12}电)"
     r"\s*(?:[（(][^（()）]{0,40}[）)])?\s*"
 )
-_NAME = r"[\u4e00-\u9fff·]{2,4}"
+_NAME = f"[{HAN}·]{{2,4}}"
 _NAME_LINE = re.compile(rf"^{_NAME}(?:\s+{_NAME}){{0,4}}$")
-_TRAILING_NAMES = re.compile(rf"(?<=[。！？!?…”」])\s+({_NAME}(?:\s+{_NAME}){{0,3}})$")
+_TRAILING_NAMES = re.compile(
+    rf"(?<={char_class(STOPS, ELLIPSIS, '”」')})\s+({_NAME}(?:\s+{_NAME}){{0,3}})$"
+)
 _KICKER = re.compile(r"([①-⑳]$|^——|系列报道)")
-_PAIRS = (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "」"))
+# Brackets a line left open continues on the next line (a sentence the layout broke).
+_PAIRS = tuple((opener, CLOSER_OF[opener]) for opener in "“《（(「")
 _BYLINE_HINTS = re.compile(r"^(◎|本报讯|科技日报讯|科技日报[（(]|本报记者)", re.MULTILINE)
 
 
@@ -270,7 +284,7 @@ def _next_is_body(blocks: list[Block], rest: list[int]) -> bool:
 def _headline(draft: _Draft, blocks: list[Block]) -> None:
     if draft.photo_item:
         text = blocks[draft.headline[0]].text
-        first = re.split(r"[。！？!?]", text, maxsplit=1)[0]
+        first = re.split(char_class(STOPS), text, maxsplit=1)[0]
         draft.title = first if len(first) <= MAX_HEADING_CHARS else first[:MAX_HEADING_CHARS] + "…"
         return
     title = ""
@@ -300,7 +314,7 @@ def _trailing_names(draft: _Draft) -> None:
 
 
 def _bigrams(text: str) -> set[str]:
-    han = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    han = re.sub(f"[^{HAN}]", "", text)
     return {han[i : i + 2] for i in range(len(han) - 1)}
 
 

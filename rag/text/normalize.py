@@ -69,7 +69,3 @@ def fold(text: str) -> str:
     if len(folded) != len(text):
         folded = half_width(text).lower()
     return folded if len(folded) == len(text) else text
-
-
-def has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

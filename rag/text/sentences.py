@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 
+from rag.text.chars import CLOSERS, COLONS, ELLIPSIS, ENUMERATION_COMMA, SENTENCE_END, char_class
+
 # A sentence ends at Chinese or Western terminal punctuation, together with any closing
 # quotes or brackets that follow it ("…说。”" ends after the quote).
-_SENTENCE_END = re.compile(r"(?:[。！？!?；;]|…{1,2}|\.{3,})[”’」』\"'）)》]*")
+_SENTENCE_END = re.compile(
+    rf"(?:{char_class(SENTENCE_END)}|{ELLIPSIS}{{1,2}}|\.{{3,}}){char_class(CLOSERS)}*"
+)
 CREDIT_CHARS = 10
 # A colon or ASCII comma before a digit is a ratio or a thousands separator ("1：7", "2,400").
-_CLAUSE_END = re.compile(r"(?:[，、]|[,：:](?!\d))[”’」』\"'）)》]*")
+_CLAUSE_END = re.compile(
+    rf"(?:{char_class('，', ENUMERATION_COMMA)}|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*"
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

@@ -9,9 +9,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from rag.text.chars import HAN
 from rag.text.normalize import normalize
 
-_KEEP = re.compile(r"[\w\u4e00-\u9fff]")
+_KEEP = re.compile(rf"[\w{HAN}]")
 _jieba_lock = threading.Lock()
 
 

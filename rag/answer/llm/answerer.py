@@ -24,6 +24,7 @@ from rag.errors import RagError
 from rag.index.store import Store
 from rag.ingest.documents import Paragraph
 from rag.search.retrieval import Hit
+from rag.text.chars import SENTENCE_END, char_class
 from rag.text.sentences import split_sentences
 
 Outcome = Literal["answered", "not_found", "unsupported", "error", "no_sources"]
@@ -41,7 +42,8 @@ SYSTEM_PROMPT = """你是一个严谨的问答助手，只能依据用户给出�
 # stay well inside the context of a small local model (seed paragraphs are under 300 chars).
 MAX_SOURCE_CHARS = 1200
 # The text a broken stream delivered, up to its last finished sentence (and its markers).
-_FINISHED = re.compile(rf"(?s).*(?:[。！？!?；;\n]|\.(?=\s))(?:\s*{MARKER.pattern})*", re.I)
+_LINE_END = char_class(SENTENCE_END, "\n")
+_FINISHED = re.compile(rf"(?s).*(?:{_LINE_END}|\.(?=\s))(?:\s*{MARKER.pattern})*", re.I)
 
 
 @dataclass(frozen=True, slots=True)

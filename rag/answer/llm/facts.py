@@ -13,43 +13,37 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rag.answer.reader.answer_spans import UNITS, org_spans, person_spans, place_spans
+from rag.answer.reader.answer_spans import org_spans, person_spans, place_spans
+from rag.text.chars import (
+    DECIMAL,
+    HAN_DIGIT_VALUES,
+    HAN_LARGE_UNITS,
+    HAN_NUMERAL,
+    HAN_SMALL_UNIT_VALUES,
+    HAN_ZEROS,
+    MULTIPLIER_VALUES,
+)
 from rag.text.normalize import normalize
 from rag.text.tokens import tokenize
+from rag.text.units import UNITS
 
 FactKind = Literal["number", "person", "org", "place"]
 
-_ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_HAN = r"[零〇一二两三四五六七八九十百千万亿]+"
+# With thousands separators ("1,690") or without.
+_ARABIC = rf"\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|{DECIMAL}"
+_HAN = f"[{HAN_NUMERAL}]+"
 # A multiplier directly after digits; 千/百 only when they do not start a unit (千米, 百分点).
-_MULT = r"万亿|千亿|百亿|亿|千万|百万|十万|万|千(?![米克瓦元])|百(?!分)"
+_NOT_A_UNIT = {"千": "(?![米克瓦元])", "百": "(?!分)"}
+_MULT = "|".join(m + _NOT_A_UNIT.get(m, "") for m in MULTIPLIER_VALUES)
 _EN_MULT = r"\s?(?:trillion|billion|million|thousand)\b"
-_UNIT = "|".join(re.escape(u) for u in UNITS if u[0] not in "万亿")
+_UNIT = "|".join(re.escape(u) for u in UNITS if u[0] not in HAN_LARGE_UNITS)
 NUMBER = re.compile(
     rf"(?P<ord>第)?(?:百分之(?P<pct>{_ARABIC}|{_HAN})"
     rf"|(?P<arabic>{_ARABIC})(?P<mult>{_MULT}|{_EN_MULT})?|(?P<han>{_HAN}))"
     rf"\s?(?P<unit>{_UNIT}|percent\b|per cent\b)?",
     re.IGNORECASE,
 )
-_SCALE = {
-    "万亿": 1e12,
-    "千亿": 1e11,
-    "百亿": 1e10,
-    "亿": 1e8,
-    "千万": 1e7,
-    "百万": 1e6,
-    "十万": 1e5,
-    "万": 1e4,
-    "千": 1e3,
-    "百": 1e2,
-    "trillion": 1e12,
-    "billion": 1e9,
-    "million": 1e6,
-    "thousand": 1e3,
-}
-_HAN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
-_HAN_DIGIT |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_HAN_SMALL = {"十": 10, "百": 100, "千": 1000}
+_SCALE = MULTIPLIER_VALUES | {"trillion": 1e12, "billion": 1e9, "million": 1e6, "thousand": 1e3}
 # Units that name the same thing; any other difference in unit is a different claim.
 _SAME_UNIT = {"％": "%", "percent": "%", "per cent": "%", "名": "人", "位": "人", "千米": "公里"}
 _SAME_UNIT |= {"平方千米": "平方公里", "千克": "公斤"}
@@ -77,14 +71,14 @@ def han_value(text: str) -> float | None:
     total = wan = section = 0.0
     digit: int | None = None
     for ch in text:
-        if ch in "零〇":
+        if ch in HAN_ZEROS:
             continue  # a placeholder, as in 一百零五
-        if ch in _HAN_DIGIT:
+        if ch in HAN_DIGIT_VALUES:
             if digit is not None:
                 return None  # two digits in a row ("十四五") is a name, not a number
-            digit = _HAN_DIGIT[ch]
-        elif ch in _HAN_SMALL:
-            section += (1 if digit is None else digit) * _HAN_SMALL[ch]
+            digit = HAN_DIGIT_VALUES[ch]
+        elif ch in HAN_SMALL_UNIT_VALUES:
+            section += (1 if digit is None else digit) * HAN_SMALL_UNIT_VALUES[ch]
             digit = None
         elif ch == "万":
             wan = (section + (digit or 0) or 1) * 1e4

@@ -24,7 +24,7 @@ from typing import Literal
 
 from rag.answer.llm.facts import Evidence, Fact, facts, words
 from rag.answer.types import NOT_FOUND
-from rag.text.normalize import has_cjk
+from rag.text.chars import ELLIPSIS, HAN_ONE_TO_NINE, SENTENCE_END, char_class, has_han
 from rag.text.sentences import split_sentences
 
 Status = Literal["kept", "flagged", "dropped"]
@@ -39,9 +39,11 @@ MARKER = re.compile(
     re.IGNORECASE,
 )
 # "…1690家。[1]" cites like "…1690家[1]。": move markers in front of the punctuation they follow.
-_MARKERS_AFTER_END = re.compile(rf"([。！？!?；;.]+)((?:\s*{MARKER.pattern})+)", re.IGNORECASE)
+_MARKERS_AFTER_END = re.compile(
+    rf"({char_class(SENTENCE_END, '.')}+)((?:\s*{MARKER.pattern})+)", re.IGNORECASE
+)
 _LIST_PREFIX = re.compile(
-    r"^\s*(?:[-*•·]|\d{1,2}[.、)）]|[（(]?[一二三四五六七八九十]{1,2}[)）、])\s*"
+    rf"^\s*(?:[-*•·]|\d{{1,2}}[.、)）]|[（(]?[{HAN_ONE_TO_NINE}十]{{1,2}}[)）、])\s*"
 )
 _EN_SENTENCE_END = re.compile(r"(?<=[a-z0-9%)\]])\.(?=\s)")
 _NOT_FOUND = re.compile(
@@ -49,7 +51,7 @@ _NOT_FOUND = re.compile(
     r"|not (?:found|mentioned) in the (?:provided |given )?sources",
     re.IGNORECASE,
 )
-_END_PUNCT = "。！？!?；;.…"
+_END_PUNCT = SENTENCE_END + "." + ELLIPSIS
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ def verify(answer: str, sources: Mapping[int, Source], question: str = "") -> Ve
     for prefix, checked in lines:
         kept = [_renumber(raw, c, order) for raw, c in checked if c.status != "dropped"]
         if kept:
-            out_lines.append(prefix + ("" if has_cjk("".join(kept)) else " ").join(kept))
+            out_lines.append(prefix + ("" if has_han("".join(kept)) else " ").join(kept))
     said_not_found = any(_NOT_FOUND.search(_strip_markers(c.text)) for c in alive)
     return Verification(
         text="\n".join(out_lines),
@@ -179,7 +181,7 @@ class _Checker:
         missing = [f for f in claims if not self._holds(f, cited)]
         if cited and not missing:
             share = max(self.evidence[i].overlap(body_words) for i in cited)
-            if has_cjk(body) and share < MIN_OVERLAP:
+            if has_han(body) and share < MIN_OVERLAP:
                 where = self.labels(cited)
                 return Sentence(raw, "flagged", cited, f"few of its words are in {where}")
             return Sentence(raw, "kept", cited)
@@ -217,7 +219,7 @@ class _Checker:
 
     def _attach(self, raw: str, body: str, body_words: list[str]) -> Sentence:
         """A sentence without citation and without facts: cite the source that says it."""
-        if not has_cjk(body):
+        if not has_han(body):
             # An English answer over Chinese sources cannot be compared word by word.
             return Sentence(raw, "flagged", (), "it has no citation and cannot be checked")
         best = max(self.sources, key=lambda i: self.evidence[i].overlap(body_words), default=None)

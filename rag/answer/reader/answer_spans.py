@@ -8,42 +8,35 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-# Units grouped by what they measure; a question asking "多少亿元" accepts any money unit.
-UNIT_CLASSES: dict[str, tuple[str, ...]] = {
-    "money": (
-        "万亿元", "亿美元", "万美元", "亿元", "万元", "千元", "美元", "元", "亿瑞士法郎", "瑞士法郎",
-        "美金", "日圆", "日元", "港元", "港币", "欧元", "英镑", "韩元", "卢布", "新台币", "台币", "澳元",
-        "加元", "法郎", "马克", "比索", "里拉",
-    ),
-    "area": ("平方公里", "平方千米", "万平方米", "平方米", "公顷", "亩", "km²", "m²"),
-    "weight": ("万吨", "吨", "公斤", "千克", "克", "kg"),
-    "length": ("厘米", "毫米", "公里", "千米", "米", "cm", "mm", "km"),
-    "percent": ("个百分点", "%", "％"),
-    "time": ("个工作日", "工作日", "个月", "小时", "分钟", "年", "月", "天", "日", "周"),
-    "people": ("万人次", "亿人次", "人次", "万人", "人", "名", "位"),
-    "enterprise": ("家", "户"),
-    "vehicle": ("万辆", "辆", "台"),
-    "count": (
-        "个", "项", "次", "倍", "座", "所", "条", "种", "批", "届", "款", "支", "栋", "幢", "层",
-        "件", "套", "只", "份", "场", "轮", "部", "篇", "册", "门", "株", "头", "强", "级", "期", "岁",
-    ),
-    "power": ("千瓦", "瓦", "度", "微伏", "伏", "kVA", "PFLOPS"),
-}  # fmt: skip
-UNITS = sorted((u for units in UNIT_CLASSES.values() for u in units), key=len, reverse=True)
-_CLASS_OF = {u: c for c, units in UNIT_CLASSES.items() for u in units}
+from rag.text.chars import (
+    CLAUSE_END,
+    COLONS,
+    COMMAS,
+    ENUMERATION_COMMA,
+    HAN,
+    HAN_NUMERAL,
+    HAN_ONE_TO_NINE,
+    MULTIPLIERS,
+    PHRASE_BREAK,
+    STOPS,
+    char_class,
+)
+from rag.text.units import UNITS, unit_class
 
+_UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
 _DIGITS = r"\d+(?:[.,]\d+)*"
-_HAN_NUM = r"[零一二两三四五六七八九十百千万亿半]+"
-_MULT = r"(?:万亿|千亿|百亿|亿|千万|百万|十万|万|千|百)"
+# 半 counts ("半年"); 〇 does not: it writes the digits of a year ("二〇二三年"), a date.
+_HAN_NUM = rf"[{HAN_NUMERAL.replace('〇', '')}半]+"
+_MULT = "(?:" + "|".join(MULTIPLIERS) + ")"
 _PREFIX = r"(?:近|约|超过|超|逾|不到|不足|不低于|不少于|多达|高达)"
 _SUFFIX = r"(?:多|余|以上|以下|左右)"
-_UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
 NUMBER = re.compile(
     rf"{_PREFIX}?(?:{_DIGITS}{_MULT}?|{_HAN_NUM}){_SUFFIX}?{_UNIT}{_SUFFIX}?"
     rf"(?:[-—至到~]{_DIGITS}{_MULT}?{_UNIT})?"
     rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?{_SUFFIX}?{_UNIT}?)?"
 )
-_CN_DIGITS = "〇零一二三四五六七八九十百"
+# The numerals of era years, centuries and ages ("大历十四年", "二十世纪", "九岁").
+_CN_DIGITS = "〇零" + HAN_ONE_TO_NINE + "十百"
 # Calendar dates, and times that are not: a decade (first, or "1990年代" reads as a year), an
 # era year ("大历十四年", "承光元年"), a century, an age ("九岁时"), a period ("孔雀王朝时期").
 DATE = re.compile(
@@ -51,10 +44,10 @@ DATE = re.compile(
     r"|(?:公元前?\d{1,4}|\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初"
     r"|上半年|下半年|[一二三四]季度|第[一二三四]季度)?"
     r"|\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?"
-    rf"|[\u4e00-\u9fff]{{2}}(?:元|[{_CN_DIGITS}]{{1,3}})年"
+    rf"|[{HAN}]{{2}}(?:元|[{_CN_DIGITS}]{{1,3}})年"
     rf"|(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})世纪(?:[\d{_CN_DIGITS}]+年代)?(?:初|末|中叶|中期|上半叶|下半叶)?"
     rf"|(?:\d{{1,3}}|[{_CN_DIGITS}]{{1,3}})岁(?:时|那年|起|开始)?"
-    r"|[\u4e00-\u9fff]{2,6}(?:时期|年间|时代|末年|初年)"
+    rf"|[{HAN}]{{2,6}}(?:时期|年间|时代|末年|初年)"
 )
 ROLES = [
     "常务副总经理",
@@ -120,29 +113,33 @@ ROLES = [
     "博士",
 ]
 _ROLE = "(" + "|".join(sorted(ROLES, key=len, reverse=True)) + ")"
+# A name ends at a verb of saying, a preposition, punctuation or a space.
+_PUNCT_AFTER_NAME = char_class(COLONS, COMMAS, "。", ENUMERATION_COMMA, "”", also=r"\s")
 _AFTER_NAME = (
     r"(?:说|表示|介绍|告诉|认为|指出|称|坦言|透露|强调|提到|回忆|解释|对|在|向|也|等|深有|"
-    r"[:：,，。、”\s]|$)"
+    rf"{_PUNCT_AFTER_NAME}|$)"
 )
-PERSON = re.compile(rf"{_ROLE}([\u4e00-\u9fff]{{2,3}}?)(?={_AFTER_NAME})")
+PERSON = re.compile(rf"{_ROLE}([{HAN}]{{2,3}}?)(?={_AFTER_NAME})")
 _ROLE_ANY = re.compile(_ROLE)
 # Photo credits: "…现场。李剑锋摄", "新华社记者 郎兵兵摄", "视觉中国供图".
-PHOTOGRAPHER = re.compile(r"(?:记者\s*)?([\u4e00-\u9fff]{2,4})摄$")
-PROVIDER = re.compile(r"[。\s]([\u4e00-\u9fff]{2,10}?)供图$")
+PHOTOGRAPHER = re.compile(rf"(?:记者\s*)?([{HAN}]{{2,4}})摄$")
+PROVIDER = re.compile(rf"[。\s]([{HAN}]{{2,10}}?)供图$")
 ORG_SUFFIX = re.compile(
     r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|研究院|研究所|研究中心|实验室|大学|学院|医院|银行|"
     r"基金|协会|委员会|管理局|管委会|厅|中心|科学院|工作站|监测站)"
 )
-_ORG_BREAK = set('，,。、；;：:“”"《》!?！？ 和与及或')
+# An organisation's name runs back from its suffix to punctuation, a quote or a conjunction.
+_ORG_BREAK = set(CLAUSE_END + STOPS + '“”"《》 和与及或')
 _ORG_LEAD = re.compile(
     r"^(?:由|是|为|在|从|向|对|被|将|经|据|其|该|此|依托|联合|通过|以|与|和|及|的|到|即|把|让|给|等|近日|日前)+"
 )
 AGENT = re.compile(
-    r"(?:由|经)([^，,。；;、“”由经]{2,24}?)(?:牵头|主导|联合|负责|发布|推出|研发|研制|主办|承办|举办|"
+    rf"(?:由|经)({char_class(PHRASE_BREAK, ENUMERATION_COMMA, '“”由经', negate=True)}{{2,24}}?)(?:牵头|主导|联合|负责|发布|推出|研发|研制|主办|承办|举办|"
     r"组织|建设|打造|投资|提供|发起|设立|运营|承建|开发|完成|带领|审核|审批|批准|认定|评审|同意)"
 )
 _PLACE_CONTEXT = re.compile(
-    r"(?:位于|落户|落地|坐落于|设在|在)([^，,。；;]{2,30}?)(?=[，,。；;]|的|内|举行|举办|揭牌|成立)"
+    rf"(?:位于|落户|落地|坐落于|设在|在)({char_class(PHRASE_BREAK, negate=True)}{{2,30}}?)"
+    rf"(?={char_class(PHRASE_BREAK)}|的|内|举行|举办|揭牌|成立)"
 )
 
 
@@ -157,13 +154,6 @@ class Span:
     kind: str
     unit: str | None = None
     roles: tuple[str, ...] = ()
-
-
-def unit_class(unit: str | None) -> str | None:
-    """What a unit measures ("亿元" and "万元" are both money); unknown units are their own class."""
-    if unit is None:
-        return None
-    return _CLASS_OF.get(unit, unit)
 
 
 def _unit_of(text: str) -> str | None:
@@ -223,7 +213,7 @@ def person_spans(text: str) -> list[Span]:
 
 def roles_before(text: str, start: int) -> tuple[str, ...]:
     """Titles in the run of words right before a name, back to the previous comma."""
-    lo = max(text.rfind(c, 0, start) for c in "，,。；;：:“”")
+    lo = max(text.rfind(c, 0, start) for c in PHRASE_BREAK + COLONS + "“”")
     return tuple(m.group(0) for m in _ROLE_ANY.finditer(text, lo + 1, start))
 
 

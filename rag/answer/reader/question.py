@@ -8,8 +8,10 @@ from typing import Literal
 
 from rag.answer.reader.answer_spans import ROLES, tagged_words
 from rag.answer.reader.question_frame import WHY, Frame, frame
-from rag.text.normalize import has_cjk, normalize
+from rag.text.chars import DECIMAL, has_han
+from rag.text.normalize import normalize
 from rag.text.tokens import in_dictionary, token_spans, tokenize
+from rag.text.units import ASKED_UNITS, COUNTERS
 
 QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
 
@@ -29,7 +31,7 @@ _ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
-            r"多少|(?<!哪)几[个家项名位人次倍座所条台套种批款辆万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
+            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
         ),
     ),
     ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
@@ -78,11 +80,8 @@ _EN_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     ),
 ]
 
-_UNITS = (
-    "万亿元|亿美元|万美元|亿元|万元|元|亿瑞士法郎|平方公里|平方千米|万平方米|平方米|公顷|亩|万吨|吨|公斤|千克|"
-    "厘米|毫米|公里|万辆|辆|台|套|件|个|家|项|名|位|人|次|倍|座|所|条|种|批|届|款|支|户|栋|幢|层|千瓦|瓦|度"
-)
-_ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({_UNITS})")
+# "多少家", "几亿元": the unit a question names explicitly (see data/units.tsv, "asked").
+_ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({'|'.join(map(re.escape, ASKED_UNITS))})")
 _EN_UNITS = {
     "compan": "家",
     "enterprise": "家",
@@ -148,9 +147,9 @@ _IMPLIED = [
 ]
 
 _QUESTION_WORDS = re.compile(
-    r"多少|几[个家项名位人次倍座所条台套种批款辆年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
+    rf"多少|几[{COUNTERS}年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
 )
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(DECIMAL)
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")
 # Place, organisation and other proper-noun tags; person tags are left out because jieba
 # tags many common words as names.
@@ -196,7 +195,7 @@ class QuestionInfo:
 
 def analyse(question: str) -> QuestionInfo:
     text = normalize(question)
-    english = not has_cjk(text)
+    english = not has_han(text)
     reason = bool(WHY.search(text))
     qtype: QType = "other"
     # A why question asks for a reason, whatever else it names ("训练时间是别人的一半，为什么…").

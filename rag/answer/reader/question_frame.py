@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.text.chars import COLONS, COMMAS, ENUMERATION_COMMA, SENTENCE_END, STOPS, char_class
+
 # Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). Questions
 # asking why or how are answered by a clause of their own, not a slot; but "称之为什么" and
 # "作为什么" ask "as what", not why, and there 什么 is a hole.
@@ -24,10 +26,11 @@ WHY = re.compile(
 )
 _HOLE = re.compile(r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人")
 _NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
-_TAIL = re.compile(r"[？?！!。.\s]*(?:吗|呢|啊)?[？?！!。.\s]*$")
+_END = char_class(STOPS, ".", also=r"\s")
+_TAIL = re.compile(f"{_END}*(?:吗|呢|啊)?{_END}*$")
 # Words at the edge of a slot that belong to the frame, not to the answer.
-_EDGE = "的是为了在于由被将把：:，,、 "
-_BREAK = "，,。；;！!？?：:\n"
+_EDGE = "的是为了在于由被将把" + COLONS + COMMAS + ENUMERATION_COMMA + " "
+_BREAK = COMMAS + SENTENCE_END + COLONS + "\n"
 MAX_GAP = 40  # characters between the two sides: further apart, they frame other things
 MAX_SIDE = 12  # characters of the question matched on either side
 

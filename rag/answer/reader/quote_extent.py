@@ -7,6 +7,7 @@ import re
 
 from rag.answer.reader.answer_spans import Span
 from rag.answer.reader.question import QuestionInfo
+from rag.text.chars import CLAUSE_END, CLOSER_OF, OPENERS
 from rag.text.normalize import normalize
 from rag.text.sentences import split_clauses, split_sentences
 
@@ -16,8 +17,7 @@ _CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|�
 _CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
 MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
-_OPENERS = "“‘「『《(（\"'"
-TRAILING = "，,、：:；;"
+TRAILING = CLAUSE_END  # trimmed from the end of a quote
 # A clause that qualifies or spells out the one before ("…发现于各大洲，但澳洲的化石仍有争议",
 # "…分布于东亚地区，包括日本、朝鲜…") belongs to the answer.
 _CONTINUATION = re.compile(r"\s*(?:但|不过|然而|却|包括|其中|例如|比如|如(?![今何])|即|分别)")
@@ -105,10 +105,8 @@ def _trim(text: str, s: int, e: int) -> tuple[int, int]:
     """Drop a dangling opening quote and trailing commas from a quote (still verbatim)."""
     while e > s and text[e - 1] in TRAILING:
         e -= 1
-    if s < e and text[s] in _OPENERS:
-        closer = {"“": "”", "‘": "’", "「": "」", "『": "』", "《": "》", "(": ")", "（": "）"}.get(
-            text[s], text[s]
-        )
+    if s < e and text[s] in OPENERS:
+        closer = CLOSER_OF.get(text[s], text[s])
         if closer not in text[s + 1 : e]:
             s += 1
     return s, e

@@ -31,8 +31,11 @@ from rag.index.store import Store
 from rag.ingest.chunking import Chunk
 from rag.ingest.documents import Article, Paragraph
 from rag.search.retrieval import Hit
+from rag.text.chars import CLAUSE_END, ELLIPSIS, STOPS, char_class
 from rag.text.normalize import fold, normalize
 from rag.text.sentences import split_sentences
+
+_ENDS_SENTENCE = re.compile(f"{char_class(STOPS, ELLIPSIS)}$")
 
 # Scores a batch of sentences against the question by meaning (cosine similarity);
 # used where words cannot match, i.e. for questions in another language than the sources.
@@ -104,7 +107,7 @@ class ExtractiveAnswerer:
             start, end = with_cause(best.paragraph.text, (best.start, best.end), (start, end))
         citation = make_citation(1, best.hit, best.paragraph, start, end)
         text = best.paragraph.text[start:end].rstrip(TRAILING)
-        answer = text + "[1]" + ("" if re.search(r"[。！？!?…]$", text) else "。")
+        answer = text + "[1]" + ("" if _ENDS_SENTENCE.search(text) else "。")
         return Answer(
             question=question,
             answer=answer,
@@ -238,7 +241,8 @@ def _score_paragraph(
     return out
 
 
-_ALIAS = re.compile(r"([^，,。、；;：:“”\s]{2,40}?)[（(]以下简称[“\"]?([^”\"）)]{2,20})[”\"]?[）)]")
+_NAMED = char_class(CLAUSE_END, "。“”", negate=True, also=r"\s")  # a name holds no punctuation
+_ALIAS = re.compile(rf"({_NAMED}{{2,40}}?)[（(]以下简称[“\"]?([^”\"）)]{{2,20}})[”\"]?[）)]")
 _article_cache: dict[int, tuple[Article, str, tuple[tuple[str, str], ...]]] = {}
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.reader.answer_spans import Span, roles_before, spans_for, unit_class
+from rag.answer.reader.answer_spans import Span, roles_before, spans_for
 from rag.answer.reader.question import QuestionInfo
 from rag.answer.reader.question_frame import Slot, occurrences
+from rag.text.chars import DECIMAL
 from rag.text.normalize import normalize
+from rag.text.units import unit_class
 
 COUNTABLE = ("count", "people", "enterprise", "vehicle")
 # How strongly a slot framed by the question's words draws the candidate spans inside it.
@@ -122,7 +124,7 @@ def _overlaps(a: Span | Slot, b: Span | Slot) -> bool:
 
 
 def _restates(info: QuestionInfo, span: Span) -> bool:
-    digits = re.findall(r"\d+(?:\.\d+)?", span.text)
+    digits = re.findall(DECIMAL, span.text)
     return bool(digits) and all(d in info.numbers for d in digits)
 
 
