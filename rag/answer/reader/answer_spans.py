@@ -6,6 +6,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from rag.text.chars import (
@@ -49,68 +50,14 @@ DATE = re.compile(
     rf"|(?:\d{{1,3}}|[{_CN_DIGITS}]{{1,3}})岁(?:时|那年|起|开始)?"
     rf"|[{HAN}]{{2,6}}(?:时期|年间|时代|末年|初年)"
 )
+# Titles and roles written before a person's name, from data/roles.txt.
 ROLES = [
-    "常务副总经理",
-    "副总经理",
-    "总经理",
-    "董事长",
-    "副董事长",
-    "首席执行官",
-    "首席科学家",
-    "首席技术官",
-    "总裁",
-    "副总裁",
-    "院长",
-    "副院长",
-    "常务副主任",
-    "副主任",
-    "主任",
-    "党委书记",
-    "党工委书记",
-    "副书记",
-    "书记",
-    "副局长",
-    "局长",
-    "副部长",
-    "部长",
-    "副经理",
-    "经理",
-    "负责人",
-    "院士",
-    "教授",
-    "研究员",
-    "理事长",
-    "秘书长",
-    "会长",
-    "主席",
-    "行长",
-    "厂长",
-    "所长",
-    "处长",
-    "科长",
-    "区长",
-    "市长",
-    "省长",
-    "县长",
-    "镇长",
-    "总监",
-    "创始人",
-    "合伙人",
-    "工作人员",
-    "干部",
-    "员工",
-    "管理人",
-    "副关长",
-    "关长",
-    "巡视员",
-    "常委",
-    "委员",
-    "专家",
-    "主管",
-    "董事",
-    "总工程师",
-    "工程师",
-    "博士",
+    line.strip()
+    for line in resources.files("rag.answer.reader")
+    .joinpath("data/roles.txt")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line.strip() and not line.startswith("#")
 ]
 _ROLE = "(" + "|".join(sorted(ROLES, key=len, reverse=True)) + ")"
 # A name ends at a verb of saying, a preposition, punctuation or a space.

@@ -7,78 +7,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from rag.answer.reader.answer_spans import ROLES, tagged_words
-from rag.answer.reader.question_frame import WHY, Frame, frame
+from rag.answer.reader.question_frame import Frame, frame
+from rag.answer.reader.question_words import (
+    DAY,
+    EN_TYPES,
+    QUESTION_WORDS,
+    WHY,
+    YEAR,
+    ZH_TYPES,
+    QType,
+)
 from rag.text.chars import DECIMAL, has_han
 from rag.text.normalize import normalize
 from rag.text.tokens import in_dictionary, token_spans, tokenize
-from rag.text.units import ASKED_UNITS, COUNTERS
-
-QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
-
-# Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
-# "哪几家" asks which ones, not how many).
-_ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
-    (
-        "date",
-        re.compile(r"哪一?年|哪一?天|哪个月|几月|几号|何时|什么时候|什么时间|哪个时间|日期|时间是"),
-    ),
-    (
-        "duration",
-        re.compile(
-            r"多久|多长时间|多长的时间|多少年|几年|多少天|几天|多少个月|几个月|多少小时|耗时"
-        ),
-    ),
-    (
-        "number",
-        re.compile(
-            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
-        ),
-    ),
-    ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
-    (
-        "org",
-        re.compile(
-            r"哪家|哪些(?:公司|企业|机构|单位|部门)|哪个(?:公司|企业|机构|单位|部门|集团|银行|大学|高校|研究院|研究所|实验室|组织|团队|平台)|什么(?:公司|企业|机构|单位|部门|组织)"
-        ),
-    ),
-    (
-        "place",
-        re.compile(
-            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
-        ),
-    ),
-]
-_EN_TYPES: list[tuple[QType, re.Pattern[str]]] = [
-    (
-        "date",
-        re.compile(
-            r"\b(when|what year|which year|what date|which month|what month|what day)\b", re.I
-        ),
-    ),
-    ("duration", re.compile(r"\bhow long\b|\bhow many (years|months|days|hours)\b", re.I)),
-    (
-        "number",
-        re.compile(
-            r"\b(how many|how much|what percentage|what proportion|what share|how large|how big|how high|how tall|how heavy|what (?:is|was) the (?:total|amount|number|value|area|output|capacity|investment))\b",
-            re.I,
-        ),
-    ),
-    ("person", re.compile(r"\b(who|whom|whose)\b", re.I)),
-    (
-        "org",
-        re.compile(
-            r"\bwhich (company|companies|organi[sz]ation|institution|firm|enterprise|university|institute|agency|body|group|bank|laboratory|lab)\b|\bwhat (company|organi[sz]ation|institution|firm)\b",
-            re.I,
-        ),
-    ),
-    (
-        "place",
-        re.compile(
-            r"\bwhere\b|\bwhich (city|province|region|district|country|place|park|zone)\b|\bin what (city|province|place)\b",
-            re.I,
-        ),
-    ),
-]
+from rag.text.units import ASKED_UNITS
 
 # "多少家", "几亿元": the unit a question names explicitly (see data/units.tsv, "asked").
 _ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({'|'.join(map(re.escape, ASKED_UNITS))})")
@@ -146,17 +88,12 @@ _IMPLIED = [
     (re.compile(r"人数|员工|人员|职工|人才|就业"), "人"),
 ]
 
-_QUESTION_WORDS = re.compile(
-    rf"多少|几[{COUNTERS}年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
-)
 _NUMBER = re.compile(DECIMAL)
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")
 # Place, organisation and other proper-noun tags; person tags are left out because jieba
 # tags many common words as names.
 _PROPER_FLAGS = ("ns", "nt", "nz")
 _FUNCTION = set("和与及或在的了是由从对把被向于")  # a "name" starting with these is a mis-cut
-_DAY = re.compile(r"哪一?天|几号|几月几日|什么日子|具体日期|what date|which day", re.I)
-_YEAR = re.compile(r"哪一?年|what year|which year", re.I)
 # Words asking who photographed or supplied a picture: the answer precedes 摄 / 供图.
 _PHOTO_ROLES = (
     ("拍摄", "摄"),
@@ -199,15 +136,15 @@ def analyse(question: str) -> QuestionInfo:
     reason = bool(WHY.search(text))
     qtype: QType = "other"
     # A why question asks for a reason, whatever else it names ("训练时间是别人的一半，为什么…").
-    for name, pattern in () if reason else _EN_TYPES if english else _ZH_TYPES:
+    for name, pattern in () if reason else EN_TYPES if english else ZH_TYPES:
         if pattern.search(text):
             qtype = name
             break
     unit, explicit = _unit(text, english) if qtype == "number" else (None, False)
-    terms = tuple(dict.fromkeys(tokenize(_QUESTION_WORDS.sub(" ", text))))
+    terms = tuple(dict.fromkeys(tokenize(QUESTION_WORDS.sub(" ", text))))
     granularity: Literal["year", "day", "any"] = "any"
     if qtype == "date":
-        granularity = "day" if _DAY.search(text) else "year" if _YEAR.search(text) else "any"
+        granularity = "day" if DAY.search(text) else "year" if YEAR.search(text) else "any"
     return QuestionInfo(
         text=text,
         qtype=qtype,
@@ -234,7 +171,7 @@ def _is_date(text: str, m: re.Match[str]) -> bool:
 
 def _focus(text: str, terms: set[str]) -> tuple[str, ...]:
     """Terms next to the question word: what the answer must be about ("发放…奖励资金")."""
-    m = _QUESTION_WORDS.search(text)
+    m = QUESTION_WORDS.search(text)
     if not m:
         return ()
     lo, hi = m.start() - FOCUS_WINDOW, m.end() + FOCUS_WINDOW
@@ -251,7 +188,7 @@ def _entities(text: str) -> tuple[str, ...]:
         if flag in _PROPER_FLAGS and len(w) >= 2 and in_dictionary(w) and w[0] not in _FUNCTION
     ]
     names += _QUOTED.findall(text)
-    return tuple(dict.fromkeys(n for n in names if not _QUESTION_WORDS.fullmatch(n)))
+    return tuple(dict.fromkeys(n for n in names if not QUESTION_WORDS.fullmatch(n)))
 
 
 def _roles(text: str, qtype: QType) -> tuple[str, ...]:

@@ -15,17 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.reader.question_words import HOLE, NO_SLOT, WHY
 from rag.text.chars import COLONS, COMMAS, ENUMERATION_COMMA, SENTENCE_END, STOPS, char_class
 
-# Question words that stand where the answer would ("谁", "哪家", "什么", "多少"). Questions
-# asking why or how are answered by a clause of their own, not a slot; but "称之为什么" and
-# "作为什么" ask "as what", not why, and there 什么 is a hole.
-WHY = re.compile(
-    r"(?<![称之作成视名叫改])为(?:什么|何)|因何|何故|(?:什么|哪些)原因|原因(?:是|有|为)|缘故|\bwhy\b",
-    re.I,
-)
-_HOLE = re.compile(r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人")
-_NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
 _END = char_class(STOPS, ".", also=r"\s")
 _TAIL = re.compile(f"{_END}*(?:吗|呢|啊)?{_END}*$")
 # Words at the edge of a slot that belong to the frame, not to the answer.
@@ -53,9 +45,9 @@ class Slot:
 def frame(question: str) -> Frame | None:
     """The frame around the question word of a folded question, or None for a question
     whose answer is not a slot (why, how, yes/no)."""
-    if WHY.search(question) or _NO_SLOT.search(question):
+    if WHY.search(question) or NO_SLOT.search(question):
         return None
-    m = _HOLE.search(question)
+    m = HOLE.search(question)
     if m is None:
         return None
     before = question[: m.start()].strip()

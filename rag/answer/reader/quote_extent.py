@@ -7,6 +7,7 @@ import re
 
 from rag.answer.reader.answer_spans import Span
 from rag.answer.reader.question import QuestionInfo
+from rag.answer.reader.question_words import RESPECTIVELY
 from rag.text.chars import CLAUSE_END, CLOSER_OF, OPENERS
 from rag.text.normalize import normalize
 from rag.text.sentences import split_clauses, split_sentences
@@ -21,8 +22,6 @@ TRAILING = CLAUSE_END  # trimmed from the end of a quote
 # A clause that qualifies or spells out the one before ("…发现于各大洲，但澳洲的化石仍有争议",
 # "…分布于东亚地区，包括日本、朝鲜…") belongs to the answer.
 _CONTINUATION = re.compile(r"\s*(?:但|不过|然而|却|包括|其中|例如|比如|如(?![今何])|即|分别)")
-# "分别是多少" asks for several values, which a sentence gives clause after clause.
-_RESPECTIVELY = re.compile(r"分别|各自|各是|respectively", re.I)
 
 
 def answer_window(
@@ -59,7 +58,7 @@ def answer_window(
         else:
             break
     # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
-    respectively = bool(_RESPECTIVELY.search(info.text))
+    respectively = bool(RESPECTIVELY.search(info.text))
     while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
         i -= 1
     while (

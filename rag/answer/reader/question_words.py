@@ -1,0 +1,104 @@
+"""Question words, defined once: what each asks for, and where it stands in the question.
+
+The analyser types a question by them ("多少家" asks for a number, "何时" for a date), strips
+them from the question's search terms, and the frame reader takes the question word as the
+hole the answer fills ("由谁捐献" reads "由 _ 捐献"). Ordered lists are ordered on purpose:
+the first pattern that matches decides.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from rag.text.units import COUNTERS
+
+QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
+
+# Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
+# "哪几家" asks which ones, not how many).
+ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(r"哪一?年|哪一?天|哪个月|几月|几号|何时|什么时候|什么时间|哪个时间|日期|时间是"),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"多久|多长时间|多长的时间|多少年|几年|多少天|几天|多少个月|几个月|多少小时|耗时"
+        ),
+    ),
+    (
+        "number",
+        re.compile(
+            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
+        ),
+    ),
+    ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
+    (
+        "org",
+        re.compile(
+            r"哪家|哪些(?:公司|企业|机构|单位|部门)|哪个(?:公司|企业|机构|单位|部门|集团|银行|大学|高校|研究院|研究所|实验室|组织|团队|平台)|什么(?:公司|企业|机构|单位|部门|组织)"
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
+        ),
+    ),
+]
+EN_TYPES: list[tuple[QType, re.Pattern[str]]] = [
+    (
+        "date",
+        re.compile(
+            r"\b(when|what year|which year|what date|which month|what month|what day)\b", re.I
+        ),
+    ),
+    ("duration", re.compile(r"\bhow long\b|\bhow many (years|months|days|hours)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\b(how many|how much|what percentage|what proportion|what share|how large|how big|how high|how tall|how heavy|what (?:is|was) the (?:total|amount|number|value|area|output|capacity|investment))\b",
+            re.I,
+        ),
+    ),
+    ("person", re.compile(r"\b(who|whom|whose)\b", re.I)),
+    (
+        "org",
+        re.compile(
+            r"\bwhich (company|companies|organi[sz]ation|institution|firm|enterprise|university|institute|agency|body|group|bank|laboratory|lab)\b|\bwhat (company|organi[sz]ation|institution|firm)\b",
+            re.I,
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\bwhich (city|province|region|district|country|place|park|zone)\b|\bin what (city|province|place)\b",
+            re.I,
+        ),
+    ),
+]
+
+# Every question word, removed from the question before its terms are taken.
+QUESTION_WORDS = re.compile(
+    rf"多少|几[{COUNTERS}年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
+)
+
+# How precisely a date question asks: the day, or the year.
+DAY = re.compile(r"哪一?天|几号|几月几日|什么日子|具体日期|what date|which day", re.I)
+YEAR = re.compile(r"哪一?年|what year|which year", re.I)
+
+# Why-questions are answered by a clause of their own, not a slot; but "称之为什么" and
+# "作为什么" ask "as what", not why, and there 什么 is a hole.
+WHY = re.compile(
+    r"(?<![称之作成视名叫改])为(?:什么|何)|因何|何故|(?:什么|哪些)原因|原因(?:是|有|为)|缘故|\bwhy\b",
+    re.I,
+)
+# Question words that stand where the answer would ("谁", "哪家", "什么", "多少").
+HOLE = re.compile(r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人")
+# How-questions and yes/no questions have no slot either.
+NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
+
+# "分别是多少" asks for several values, which a sentence gives clause after clause.
+RESPECTIVELY = re.compile(r"分别|各自|各是|respectively", re.I)
