@@ -1,8 +1,8 @@
 """Request and response bodies, with the Chinese examples shown at ``/docs``.
 
-Request models are strict (no type coercion, no unknown fields). Search and answer responses
-are produced by the library's ``to_json()`` (the same objects ``rag … --json`` prints); their
-models here document that shape and let tests check it.
+Request models are strict (no type coercion, no unknown fields). The search and answer
+response models are the library's own (``rag.responses``), the one definition of what
+``rag … --json`` prints and these routes return; they are re-exported here with the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +15,23 @@ from pydantic_core import PydanticCustomError
 from rag.errors import InvalidQueryError
 from rag.ingest.documents import Article, ParagraphKind
 from rag.ingest.ids import normalize_doc_id
+from rag.responses import AnswerResponse, CitationOut, SearchHit, SearchResponse
 from rag.text.unicode import lone_surrogate
+
+__all__ = [
+    "AnswerResponse",
+    "AskRequest",
+    "CitationOut",
+    "DocumentIn",
+    "DocumentOut",
+    "DocumentPage",
+    "DocumentSummary",
+    "ErrorResponse",
+    "Health",
+    "SearchHit",
+    "SearchRequest",
+    "SearchResponse",
+]
 
 
 def _document_id(value: str) -> str:
@@ -91,104 +107,6 @@ class DocumentIn(BaseModel):
         min_length=1,
         description="Plain text; paragraphs are separated by blank lines (or line breaks when "
         "there are none). At most RAG_MAX_DOCUMENT_CHARS characters (default 200000).",
-    )
-
-
-class SearchHit(BaseModel):
-    chunk_id: str
-    doc_id: str
-    title: str
-    paragraph: int = Field(description="1-based paragraph number in the document")
-    text: str
-    score: float
-    start: int = Field(description="Offset of the paragraph text in the source document")
-    end: int
-
-
-class SearchResponse(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "query": "光谷瞪羚企业",
-                    "results": [
-                        {
-                            "chunk_id": "a6354cc251455508",
-                            "doc_id": "000_edf5affd2abe794d-01",
-                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
-                            "paragraph": 12,
-                            "text": "“光谷瞪羚企业是企业中的‘追风少年’,它们产业赛道新、技术水平高、"
-                            "资本市场火、成长速度快。”光谷创新发展研究院院长赵荣凯介绍,"
-                            "当某地区在同一领域及其相关产业出现大量“瞪羚”,"
-                            "说明该地新兴产业集群已经形成。",
-                            "score": 0.016133,
-                            "start": 1281,
-                            "end": 1383,
-                        }
-                    ],
-                    "took_ms": 14.2,
-                }
-            ]
-        },
-    )
-
-    query: str
-    results: list[SearchHit]
-    took_ms: float
-
-
-class CitationOut(BaseModel):
-    id: int = Field(description="The [n] marker in the answer text")
-    doc_id: str
-    title: str
-    paragraph: int
-    text: str = Field(description="The whole cited paragraph")
-    quote: str = Field(description="The supporting span, verbatim in text")
-    start: int = Field(description="Offset of the quote in the source document")
-    end: int
-    score: float
-
-
-class AnswerResponse(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "question": "光谷瞪羚企业累计达到多少家？",
-                    "answer": "光谷瞪羚企业累计达1690家[1]。",
-                    "answered": True,
-                    "mode": "extractive",
-                    "citations": [
-                        {
-                            "id": 1,
-                            "doc_id": "000_edf5affd2abe794d-01",
-                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
-                            "paragraph": 11,
-                            "text": "11月15日,光谷创新发展研究院发布的《2023年度光谷瞪羚企业发展报告》"
-                            "显示,光谷瞪羚企业累计达1690家,从中涌现出23家上市公司,"
-                            "570家湖北科创“新物种”企业。……",
-                            "quote": "光谷瞪羚企业累计达1690家",
-                            "start": 1191,
-                            "end": 1205,
-                            "score": 0.016261,
-                        }
-                    ],
-                    "took_ms": 31.5,
-                }
-            ]
-        },
-    )
-
-    question: str
-    answer: str
-    answered: bool = Field(description="False when the sources do not support an answer")
-    mode: Literal["extractive", "llm"]
-    citations: list[CitationOut]
-    took_ms: float
-    warnings: list[str] = Field(
-        default_factory=list, description="Present only when there is something to warn about"
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import asdict
 from typing import Any
 
 import anyio
@@ -21,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 from api.errors import domain_status, error_body
 from rag.answer.types import StreamEvent
 from rag.errors import RagError
+from rag.responses import citations_json
 
 log = logging.getLogger("api")
 
@@ -33,7 +33,7 @@ def encode(kind: str, data: dict[str, Any]) -> bytes:
 def event_data(event: StreamEvent) -> dict[str, Any]:
     """The JSON of each event; ``done`` carries exactly what ``POST /ask`` returns."""
     if event.kind == "citations":
-        return {"citations": [asdict(c) for c in event.citations]}
+        return {"citations": citations_json(event.citations)}
     if event.kind == "delta":
         return {"text": event.text}
     assert event.answer is not None

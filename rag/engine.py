@@ -37,6 +37,7 @@ from rag.ingest.corpus import (
 )
 from rag.ingest.documents import Article
 from rag.ingest.ids import normalize_doc_id
+from rag.responses import SearchResponse
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
 from rag.text.unicode import has_visible_text, require_unicode
@@ -44,28 +45,15 @@ from rag.text.unicode import has_visible_text, require_unicode
 
 @dataclass(frozen=True)
 class SearchResult:
+    """The hits for one query, best first, and how long the search took."""
+
     query: str
     hits: list[Hit]
     took_ms: float
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "results": [
-                {
-                    "chunk_id": h.chunk.chunk_id,
-                    "doc_id": h.chunk.doc_id,
-                    "title": h.chunk.title,
-                    "paragraph": h.chunk.paragraph,
-                    "text": h.chunk.text,
-                    "score": round(float(h.score), 6),
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                }
-                for h in self.hits
-            ],
-            "took_ms": round(self.took_ms, 2),
-        }
+        """What ``rag search --json`` prints and ``POST /search`` returns (``rag.responses``)."""
+        return SearchResponse.of(self).to_json()
 
 
 class RagEngine:

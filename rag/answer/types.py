@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from rag.answer.reader.question import QuestionInfo, analyse
 from rag.index.store import Store
 from rag.ingest.documents import Paragraph
+from rag.responses import AnswerResponse
 from rag.search.retrieval import Hit
 from rag.text.sentences import split_sentences
 
@@ -45,17 +46,8 @@ class Answer:
     details: Mapping[str, Any] = field(default_factory=dict)  # diagnostics, not serialised
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "question": self.question,
-            "answer": self.answer,
-            "answered": self.answered,
-            "mode": self.mode,
-            "citations": [asdict(c) for c in self.citations],
-            "took_ms": round(self.took_ms, 2),
-        }
-        if self.warnings:
-            data["warnings"] = list(self.warnings)
-        return data
+        """What ``rag ask --json`` prints and ``POST /ask`` returns (``rag.responses``)."""
+        return AnswerResponse.of(self).to_json()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,170 @@
+"""The JSON shapes of search results and answers, defined once.
+
+``rag search --json``, ``rag ask --json``, ``POST /search``, ``POST /ask``, the events of
+``/ask/stream`` and the OpenAPI schema at ``/docs`` all come from these models: the library
+builds them from its own objects (``SearchResult``, ``Answer``, ``Citation``) with
+:meth:`SearchResponse.of` and :meth:`AnswerResponse.of`, and the HTTP service declares them as
+its response models. A field added to ``Citation`` is added here once to reach every output
+(a test checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # the library's objects; importing them here would load the whole pipeline
+    from rag.answer.types import Answer, Citation
+    from rag.engine import SearchResult
+
+
+class SearchHit(BaseModel):
+    """One retrieved paragraph (its best chunk) with its fused score."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    paragraph: int = Field(description="1-based paragraph number in the document")
+    text: str
+    score: float
+    start: int = Field(description="Offset of the paragraph text in the source document")
+    end: int
+
+
+class SearchResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "光谷瞪羚企业",
+                    "results": [
+                        {
+                            "chunk_id": "a6354cc251455508",
+                            "doc_id": "000_edf5affd2abe794d-01",
+                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
+                            "paragraph": 12,
+                            "text": "“光谷瞪羚企业是企业中的‘追风少年’,它们产业赛道新、技术水平高、"
+                            "资本市场火、成长速度快。”光谷创新发展研究院院长赵荣凯介绍,"
+                            "当某地区在同一领域及其相关产业出现大量“瞪羚”,"
+                            "说明该地新兴产业集群已经形成。",
+                            "score": 0.016133,
+                            "start": 1281,
+                            "end": 1383,
+                        }
+                    ],
+                    "took_ms": 14.2,
+                }
+            ]
+        },
+    )
+
+    query: str
+    results: list[SearchHit]
+    took_ms: float
+
+    @classmethod
+    def of(cls, result: SearchResult) -> SearchResponse:
+        return cls(
+            query=result.query,
+            results=[
+                SearchHit(
+                    chunk_id=h.chunk.chunk_id,
+                    doc_id=h.chunk.doc_id,
+                    title=h.chunk.title,
+                    paragraph=h.chunk.paragraph,
+                    text=h.chunk.text,
+                    score=round(float(h.score), 6),
+                    start=h.chunk.start,
+                    end=h.chunk.end,
+                )
+                for h in result.hits
+            ],
+            took_ms=round(result.took_ms, 2),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class CitationOut(BaseModel):
+    """A source behind an answer: the cited paragraph, the verbatim quote and its offsets."""
+
+    id: int = Field(description="The [n] marker in the answer text")
+    doc_id: str
+    title: str
+    paragraph: int
+    text: str = Field(description="The whole cited paragraph")
+    quote: str = Field(description="The supporting span, verbatim in text")
+    start: int = Field(description="Offset of the quote in the source document")
+    end: int
+    score: float
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        return cls.model_validate(citation, from_attributes=True)
+
+
+def citations_json(citations: Iterable[Citation]) -> list[dict[str, Any]]:
+    """The citations as every response carries them (also the stream's first event)."""
+    return [CitationOut.of(c).model_dump() for c in citations]
+
+
+class AnswerResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "光谷瞪羚企业累计达到多少家？",
+                    "answer": "光谷瞪羚企业累计达1690家[1]。",
+                    "answered": True,
+                    "mode": "extractive",
+                    "citations": [
+                        {
+                            "id": 1,
+                            "doc_id": "000_edf5affd2abe794d-01",
+                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
+                            "paragraph": 11,
+                            "text": "11月15日,光谷创新发展研究院发布的《2023年度光谷瞪羚企业发展报告》"
+                            "显示,光谷瞪羚企业累计达1690家,从中涌现出23家上市公司,"
+                            "570家湖北科创“新物种”企业。……",
+                            "quote": "光谷瞪羚企业累计达1690家",
+                            "start": 1191,
+                            "end": 1205,
+                            "score": 0.016261,
+                        }
+                    ],
+                    "took_ms": 31.5,
+                }
+            ]
+        },
+    )
+
+    question: str
+    answer: str
+    answered: bool = Field(description="False when the sources do not support an answer")
+    mode: Literal["extractive", "llm"]
+    citations: list[CitationOut]
+    took_ms: float
+    warnings: list[str] = Field(
+        default_factory=list, description="Present only when there is something to warn about"
+    )
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerResponse:
+        return cls(
+            question=answer.question,
+            answer=answer.answer,
+            answered=answer.answered,
+            mode=answer.mode,
+            citations=[CitationOut.of(c) for c in answer.citations],
+            took_ms=round(answer.took_ms, 2),
+            warnings=list(answer.warnings),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The body ``POST /ask`` returns; ``warnings`` only when there is something to warn of."""
+        return self.model_dump(exclude=None if self.warnings else {"warnings"})
