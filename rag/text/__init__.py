@@ -1,3 +1,4 @@
 """Text knowledge shared by every stage: normalisation (width, script, whitespace), sentence and
-clause splitting, jieba tokens for lexical search, and the Chinese character classes and
-punctuation sets, each defined once here and imported wherever they are needed."""
+clause splitting, jieba tokens for lexical search, the Chinese character classes, punctuation
+sets and numerals (``chars``) and the units of measure (``units``, from ``data/units.tsv``),
+each defined once here and imported wherever they are needed."""
