@@ -86,4 +86,4 @@ def test_readme_python_example_runs_with_the_hash_embedder(tmp_path: Path) -> No
     assert lines[1].startswith("[1] ") and lines[1].endswith("光谷瞪羚企业累计达1690家")
     assert len(lines) == 2 + 3 + 1
     assert lines[-1].startswith("{'question': '光谷瞪羚企业累计达到多少家？'")
-    assert (tmp_path / "index" / "manifest.json").is_file()
+    assert any((tmp_path / "index").iterdir())  # the index was built where the settings say
