@@ -87,3 +87,15 @@ def test_readme_python_example_runs_with_the_hash_embedder(tmp_path: Path) -> No
     assert len(lines) == 2 + 3 + 1
     assert lines[-1].startswith("{'question': '光谷瞪羚企业累计达到多少家？'")
     assert any((tmp_path / "index").iterdir())  # the index was built where the settings say
+
+
+def test_readme_settings_table_names_every_setting() -> None:
+    from rag.config import Settings
+
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Settings", 1)[1]
+    missing = [
+        f"RAG_{name.upper()}"
+        for name in Settings.model_fields
+        if f"| `RAG_{name.upper()}` |" not in section
+    ]
+    assert missing == []
