@@ -13,7 +13,6 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -26,8 +25,9 @@ from api.errors import domain_status, error_body
 from api.routes import error_responses
 from api.schemas import CitationOut
 from api.streaming import AnswerStream
-from rag.answer.types import Answer, Citation, StreamEvent
+from rag.answer.types import Answer, StreamEvent
 from rag.errors import RagError
+from rag.responses import citations_json
 
 log = logging.getLogger("api")
 
@@ -140,10 +140,6 @@ def source_list(answer: Answer) -> str:
     return "\n\n" + "\n".join(lines)
 
 
-def _citations(citations: tuple[Citation, ...]) -> list[dict[str, Any]]:
-    return [asdict(c) for c in citations]
-
-
 @router.get("/models", response_model=ModelList, summary="The one model this service answers as")
 def list_models() -> ModelList:
     return ModelList(object="list", data=[_model()])
@@ -191,7 +187,7 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> JSONResponse
                     "logprobs": None,
                 }
             ],
-            "citations": _citations(answer.citations),
+            "citations": citations_json(answer.citations),
             "answered": answer.answered,
         }
     )
@@ -217,7 +213,7 @@ async def _chunks(events: Iterator[StreamEvent]) -> AsyncIterator[bytes]:
     try:
         async for event in iterate_in_threadpool(events):
             if event.kind == "citations":
-                citations = _citations(event.citations)
+                citations = citations_json(event.citations)
                 yield chunk({"role": "assistant", "content": ""}, citations=citations)
             elif event.kind == "delta":
                 yield chunk({"content": event.text})
@@ -226,7 +222,7 @@ async def _chunks(events: Iterator[StreamEvent]) -> AsyncIterator[bytes]:
                 if sources := source_list(answer):
                     yield chunk({"content": sources})
                 yield chunk(
-                    {}, "stop", citations=_citations(answer.citations), answered=answer.answered
+                    {}, "stop", citations=citations_json(answer.citations), answered=answer.answered
                 )
     except RagError as exc:
         # Headers are gone already: the failure becomes the stream's last frame, as OpenAI does.
