@@ -25,7 +25,10 @@ class Piece:
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
-    """One paragraph of an article; ``index`` is 1-based (body first, then note, then captions)."""
+    """One paragraph of an article; ``index`` is 1-based (body first, then note, then captions).
+
+    ``page`` is the 1-based page the paragraph starts on, for formats that have pages (PDF).
+    """
 
     doc_id: str
     index: int
