@@ -90,7 +90,8 @@ def index(
         list[Path] | None,
         typer.Option(
             "--corpus",
-            help="File or directory of .txt/.md, or a .jsonl file (repeatable) [env: RAG_CORPUS]",
+            help="File or folder of .txt/.md/.pdf/.docx/.html/.jsonl (and .png/.jpg with the "
+            "[ocr] extra); repeatable [env: RAG_CORPUS]",
         ),
     ] = None,
     index_dir: IndexDirOption = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -120,3 +121,8 @@ def cjk_joiner(left: str, right: str) -> str:
     if a.isascii() and a.isalnum() and b.isascii() and b.isalnum():
         return " "
     return ""
+
+
+def content_id(title: str, text: str) -> str:
+    """Id for a document given without one: stable for the same title and text."""
+    return "doc-" + hashlib.sha1(f"{title}\x1f{text}".encode()).hexdigest()[:12]
