@@ -148,6 +148,8 @@ class CitationOut(BaseModel):
     start: int = Field(description="Offset of the quote in the source document")
     end: int
     score: float
+    section: str | None = Field(None, description="The heading the paragraph sits under")
+    page: int | None = Field(None, description="1-based page the paragraph starts on (PDFs)")
 
 
 class AnswerResponse(BaseModel):
@@ -247,6 +249,7 @@ class ParagraphOut(BaseModel):
     index: int = Field(description="1-based; the paragraph number citations refer to")
     kind: ParagraphKind
     section: str | None
+    page: int | None = Field(None, description="1-based page the paragraph starts on (PDFs)")
     text: str
     start: int = Field(description="Offset of the paragraph in the source document")
     end: int
@@ -294,6 +297,7 @@ class DocumentOut(BaseModel):
                     index=p.index,
                     kind=p.kind,
                     section=p.section,
+                    page=p.page,
                     text=p.text,
                     start=p.start,
                     end=p.end,
