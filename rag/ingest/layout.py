@@ -37,6 +37,8 @@ EDGE_LINES = 2
 REPEAT_SHARE = 0.5
 # A heading is set at least this much larger than the body text.
 HEADING_SCALE = 1.15
+# Sizes within this share of each other are the same type size.
+SIZE_TOLERANCE = 0.12
 MAX_HEADING_CHARS = 40
 # A line indented by more than this many characters starts a paragraph (Chinese indents 2).
 INDENT_CHARS = 0.8
@@ -193,7 +195,7 @@ def _furniture(placed: list[_Placed], n_pages: int) -> set[int]:
         first, last = ks[:EDGE_LINES], ks[-EDGE_LINES:]
         for k in {*first, *last}:
             line = placed[k].line
-            if line.top <= limit or line.bottom >= page.height - limit:
+            if line.bottom < limit or line.top > page.height - limit:
                 edge.append(k)
     keys = {k: re.sub(r"\d+", "#", placed[k].text) for k in edge}
     pages_with = Counter({(key, placed[k].page.number) for k, key in keys.items()})
@@ -235,7 +237,8 @@ def _geometry(page: Page, lines: list[_Placed], body_size: float) -> _Geometry:
 
 
 def _near(size: float, body_size: float) -> bool:
-    return abs(size - body_size) <= max(0.5, body_size * 0.08)
+    # OCR boxes vary by a tenth with the glyphs in them (digits, punctuation)
+    return abs(size - body_size) <= max(0.5, body_size * SIZE_TOLERANCE)
 
 
 def _kind(p: _Placed, body_size: float, geo: _Geometry) -> str:
