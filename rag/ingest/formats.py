@@ -79,10 +79,10 @@ def detect_format(data: bytes, name: str) -> DocFormat:
     if claimed in BINARY:
         raise UnsupportedDocumentError(
             f"named {suffix} but the content is not {DESCRIPTION[claimed]} "
-            f"(it looks like {_looks_like(data)})"
+            f"(it looks like {looks_like(data)})"
         )
     if b"\x00" in data[:_SNIFF_BYTES]:
-        raise UnsupportedDocumentError(f"binary file, not text ({_looks_like(data)})")
+        raise UnsupportedDocumentError(f"binary file, not text ({looks_like(data)})")
     if claimed in ("markdown", "jsonl"):
         return claimed
     if claimed == "html" or _HTML_START.match(data[:_SNIFF_BYTES]):
@@ -115,7 +115,8 @@ def _is_docx(data: bytes) -> bool:
         raise UnsupportedDocumentError("a corrupt zip archive (not a readable .docx)") from None
 
 
-def _looks_like(data: bytes) -> str:
+def looks_like(data: bytes) -> str:
+    """What the bytes appear to be, for a message ("a legacy Office file …", "text")."""
     for magic, what in _KNOWN_OTHERS:
         if data.startswith(magic):
             return what

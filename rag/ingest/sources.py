@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.errors import CorpusError, DocumentLoadError
 from rag.ingest.documents import Article
-from rag.ingest.formats import SUFFIXES, DocFormat, detect_format
+from rag.ingest.formats import SUFFIXES, DocFormat, detect_format, looks_like
 from rag.ingest.loaders import loader_for
 
 _SIGNATURES = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"PK\x03\x04")
@@ -99,7 +99,8 @@ def _source_file(path: Path, doc_id: str, explicit: bool) -> SourceFile:
             with path.open("rb") as handle:
                 head = handle.read(1024)
             if not head.startswith(_SIGNATURES) and b"%PDF-" not in head:
-                raise DocumentLoadError(f"unsupported file type {path.suffix or '(no suffix)'}")
+                suffix = path.suffix or "(no suffix)"
+                raise DocumentLoadError(f"unsupported file type {suffix} ({looks_like(head)})")
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentLoadError(f"cannot read ({exc.strerror})") from exc
