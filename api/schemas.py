@@ -94,6 +94,23 @@ class DocumentIn(BaseModel):
     )
 
 
+# The multipart form of ``POST /documents`` (documented by hand: it shares the JSON route).
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "PDF, .docx, HTML, Markdown, text, or PNG/JPEG (OCR extra); the "
+            "format is detected from the content",
+        },
+        "id": {"type": "string", "maxLength": 256, "description": "Default: the file name"},
+        "title": {"type": "string", "minLength": 1, "maxLength": 500},
+    },
+}
+
+
 class SearchHit(BaseModel):
     chunk_id: str
     doc_id: str

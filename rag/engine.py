@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from rag.ingest.corpus import (
 )
 from rag.ingest.documents import Article
 from rag.ingest.ids import normalize_doc_id
+from rag.ingest.sources import load_bytes
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
 from rag.text.unicode import has_visible_text, require_unicode
@@ -343,6 +344,36 @@ class RagEngine:
         article = parse_plain(text, doc_id, "api", title=title)
         if not article.paragraphs:
             raise InvalidQueryError("document text has no paragraphs")
+        self._write([article], set(), {}, progress)
+        return article
+
+    def add_file(
+        self,
+        data: bytes,
+        name: str,
+        doc_id: str | None = None,
+        title: str | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> Article:
+        """Load one file (format from its content), then index it like :meth:`add_document`.
+
+        The id defaults to the file name without suffix, as ``rag index`` names a file, so
+        uploading the same file again replaces it.
+        """
+        doc_id = normalize_doc_id(doc_id if doc_id is not None else PurePath(name).stem or "upload")
+        articles = load_bytes(data, name, doc_id, f"upload:{name}")
+        if len(articles) != 1:
+            raise InvalidQueryError(
+                f"{name} holds {len(articles)} documents; upload one document per request "
+                "(or index the file with `rag index`)"
+            )
+        article = articles[0] if title is None else replace(articles[0], title=title)
+        chars = sum(len(p.text) for p in article.paragraphs)
+        limit = self.settings.max_document_chars
+        if chars > limit:
+            raise InvalidQueryError(
+                f"document text is too long ({chars} characters; the limit is {limit})"
+            )
         self._write([article], set(), {}, progress)
         return article
 

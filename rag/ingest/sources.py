@@ -133,6 +133,11 @@ def reason(exc: DocumentLoadError, source: SourceFile) -> str:
     return str(exc).removeprefix(f"{source.path}: ")
 
 
+def load_bytes(data: bytes, name: str, doc_id: str, source: str) -> list[Article]:
+    """The articles of one file given as bytes (an upload); ``name`` is its file name."""
+    return _load(data, detect_format(data, name), doc_id, source)
+
+
 def _load(data: bytes, fmt: DocFormat, doc_id: str, source: str) -> list[Article]:
     articles = loader_for(fmt).load(data, doc_id, source)
     if not any(a.paragraphs for a in articles):
