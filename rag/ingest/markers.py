@@ -43,9 +43,13 @@ BYLINE_LINE = re.compile(
 # A dateline opening a news paragraph: "本报讯", "新华社北京5月3日电", "XX日报讯（记者 …）".
 _AGENCY = rf"[{_HAN}]{{1,8}}(?:日报|晚报|早报|时报|商报|新闻|报|社|网|台)"
 BYLINE_PREFIX = re.compile(
-    rf"^(?:本报讯|{_AGENCY}讯|{_AGENCY}(?=[（(])|本报[^\s，,。]{{1,12}}电|{_AGENCY}[^\s，,。]{{1,12}}电(?=[\s（(]))"
+    rf"^(?:本报讯|{_AGENCY}讯|(?:本报|{_AGENCY})(?=[（(][^（()）]{{0,20}}(?:记者|通讯员))"
+    rf"|本报[^\s，,。]{{1,12}}电|{_AGENCY}[^\s，,。]{{1,12}}电(?=[\s（(]))"
     r"\s*(?:[（(][^（()）]{0,40}[）)])?\s*"
 )
+# A column name set above a headline ("图片新闻", "简讯"): a few characters alone on a line.
+COLUMN_NAME = re.compile(rf"^[{_HAN}]{{2,4}}$")
+COLUMN_NAMES = frozenset({"图片新闻", "简讯", "短讯", "快讯", "图说", "图片报道"})
 
 # Numbered headings of reports and books: "第一章 …", "第3节", "一、…", "（二）…", "1.2 …".
 HEADING_NUMBER = re.compile(
