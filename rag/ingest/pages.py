@@ -239,7 +239,9 @@ def _fill(drafts: list[_Draft], blocks: list[Block]) -> None:
             b = blocks[i]
             if b.kind == "marker":
                 column = b.text
-                if n + 1 < len(drafts):
+                if i < draft.headline[0]:  # a column name above the page's first headline
+                    draft.column = column
+                elif n + 1 < len(drafts):
                     drafts[n + 1].column = column
                 continue
             if b.kind == "note":
