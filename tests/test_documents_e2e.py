@@ -81,7 +81,7 @@ def index_dir(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "skipped" in result.stderr and "broken.pdf: corrupt PDF" in result.stderr
-    assert "(1 files skipped)" in result.stdout
+    assert "1 skipped;" in result.stdout
     return index_dir
 
 

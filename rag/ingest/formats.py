@@ -82,6 +82,8 @@ def detect_format(data: bytes, name: str) -> DocFormat:
             f"(it looks like {looks_like(data)})"
         )
     if b"\x00" in data[:_SNIFF_BYTES]:
+        if claimed is None and suffix:
+            raise UnsupportedDocumentError(f"unsupported file type {suffix} ({looks_like(data)})")
         raise UnsupportedDocumentError(f"binary file, not text ({looks_like(data)})")
     if claimed in ("markdown", "jsonl"):
         return claimed
