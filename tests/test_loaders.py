@@ -208,3 +208,24 @@ def test_png_through_ocr(tmp_path: Path) -> None:
     pdf = write_image_pdf(tmp_path / "scan.pdf", png)
     [scanned] = loader_for("pdf").load(pdf.read_bytes(), "scan-pdf", str(pdf))
     assert [p.text for p in scanned.paragraphs] == [paragraph.text]
+
+
+def test_paged_plain_text_is_repaired_like_a_pdf() -> None:
+    """Text saved page by page (form feeds, as pdftotext writes): header, page numbers and
+    hard line wraps go, a paragraph carried over the page break is whole again."""
+    row = "一二三四五六七八九十" * 2
+    text = (
+        f"青山县工作报告\n\n　　{row[:18]}\n{row}\n到此为止。\n　　{row[:18]}\n{row}\n\n　　　　- 1 -\n"
+        f"\f青山县工作报告\n\n{row}\n结束了。\n　　最后一段。\n\n　　　　- 2 -\n"
+    )
+    [article] = loader_for("text").load(text.encode("utf-8"), "report", "report.txt")
+    assert [(p.page, p.text) for p in article.paragraphs] == [
+        (1, row[:18] + row + "到此为止。"),
+        (1, row[:18] + row * 2 + "结束了。"),
+        (2, "最后一段。"),
+    ]
+    second = article.paragraphs[1]
+    assert text[second.start : second.end].count("\f") == 1
+    for p in article.paragraphs:
+        for piece in p.pieces:
+            assert text[piece.start : piece.end] in p.text

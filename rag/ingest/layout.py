@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +76,29 @@ class _Placed:
     page: Page
     start: int  # offset of the stripped text in the extracted text
     text: str
+
+
+def text_pages(text: str) -> list[Page]:
+    """Paged plain text (``pdftotext`` output: pages split by form feeds) as positioned lines.
+
+    Positions are in half-width character cells (a Chinese character or a full-width space
+    is two), one line per row, so indents, short lines and blank rows read as in print;
+    :func:`extracted_text` of the result is ``text`` itself.
+    """
+    pages = []
+    for number, page in enumerate(text.split(PAGE_BREAK), start=1):
+        rows = page.split("\n")
+        lines = []
+        for row, raw in enumerate(rows):
+            lead = _cells(raw[: len(raw) - len(raw.lstrip())])
+            lines.append(Line(raw, lead, lead + _cells(raw.strip()), 2.0 * row, 2.0 * row + 2, 2.0))
+        width = max((line.x1 for line in lines), default=0.0)
+        pages.append(Page(number, width, 2.0 * len(rows), tuple(lines)))
+    return pages
+
+
+def _cells(text: str) -> float:
+    return float(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
 
 
 def extracted_text(pages: Sequence[Page]) -> str:
@@ -191,10 +215,11 @@ def _furniture(placed: list[_Placed], n_pages: int) -> set[int]:
         by_page.setdefault(p.page.number, []).append(k)
     for ks in by_page.values():
         page = placed[ks[0]].page
-        limit = page.height * EDGE_SHARE
         first, last = ks[:EDGE_LINES], ks[-EDGE_LINES:]
         for k in {*first, *last}:
             line = placed[k].line
+            # A short page (a text file's) has a thin margin: allow three lines' height.
+            limit = max(page.height * EDGE_SHARE, 3 * line.size)
             if line.bottom < limit or line.top > page.height - limit:
                 edge.append(k)
     keys = {k: re.sub(r"\d+", "#", placed[k].text) for k in edge}

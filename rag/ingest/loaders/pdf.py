@@ -37,7 +37,7 @@ class PdfLoader:
 def _read(data: bytes) -> tuple[list[Page], set[int], str | None]:
     """Pages with their lines, the numbers of pages that are images only, the metadata title."""
     from pdfminer.converter import PDFPageAggregator
-    from pdfminer.layout import LAParams, LTImage, LTTextContainer, LTTextLineHorizontal
+    from pdfminer.layout import LAParams, LTImage, LTTextLineHorizontal
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
     from pdfminer.pdfpage import PDFPage
@@ -65,8 +65,6 @@ def _read(data: bytes) -> tuple[list[Page], set[int], str | None]:
                     line = _line(element, height)
                     if line is not None:
                         lines.append(line)
-                elif isinstance(element, LTTextContainer):
-                    continue
             if not lines and has_image:
                 image_pages.add(number)
             pages.append(Page(number, layout.width, height, tuple(lines)))
@@ -77,7 +75,8 @@ def _read(data: bytes) -> tuple[list[Page], set[int], str | None]:
     except DocumentLoadError:
         raise
     except Exception as exc:  # a malformed file fails anywhere inside the parser
-        raise DocumentLoadError(f"corrupt PDF ({type(exc).__name__}: {exc})"[:200]) from None
+        detail = " ".join(str(exc).split())[:120]
+        raise DocumentLoadError(f"corrupt PDF ({type(exc).__name__}: {detail})") from None
     if not pages:
         raise DocumentLoadError("PDF has no pages")
     return pages, image_pages, title

@@ -10,6 +10,7 @@ import re
 
 from rag.errors import DocumentLoadError
 from rag.ingest.documents import Article, Paragraph, cjk_joiner, join_lines
+from rag.ingest.layout import PAGE_BREAK, build_article, text_pages
 from rag.ingest.pages import looks_like_page, parse_page
 
 _BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
@@ -21,6 +22,10 @@ class TextLoader:
         text = decode_text(data)
         if looks_like_page(text):
             return parse_page(text, doc_id, source)
+        if PAGE_BREAK in text and text.strip():
+            # Text saved page by page (pdftotext and most "save as text" of a PDF): running
+            # headers, page numbers and hard line wraps are repaired as in a PDF.
+            return [build_article(text_pages(text), doc_id, source)]
         return [parse_plain(text, doc_id, source)] if text.strip() else []
 
 
