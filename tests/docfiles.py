@@ -74,6 +74,31 @@ def write_pdf(
     return path
 
 
+def write_two_column_pdf(path: Path, paragraphs: Sequence[str]) -> Path:
+    """A page set in two columns (as journals and papers are); text runs on from the foot of
+    the left column to the top of the right one."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    body = ParagraphStyle(
+        "body", fontName="STSong-Light", fontSize=10, leading=15, firstLineIndent=20, wordWrap="CJK"
+    )
+    width, height = A4
+    gutter, margin = 20, 50
+    column = (width - 2 * margin - gutter) / 2
+    frames = [
+        Frame(margin, margin, column, height - 2 * margin, id="left"),
+        Frame(margin + column + gutter, margin, column, height - 2 * margin, id="right"),
+    ]
+    doc = BaseDocTemplate(str(path), pagesize=A4, pageTemplates=[PageTemplate("two", frames)])
+    doc.build([Paragraph(text, body) for text in paragraphs])
+    return path
+
+
 def write_image_pdf(path: Path, png: bytes) -> Path:
     """A "scanned" PDF: one page that is only an image, no text layer."""
     from reportlab.lib.utils import ImageReader

@@ -22,6 +22,7 @@ from tests.docfiles import (
     write_docx,
     write_image_pdf,
     write_pdf,
+    write_two_column_pdf,
 )
 
 CANAL = "青山县水利局介绍，全县今年新修灌溉水渠四十公里，" * 12 + "灌区覆盖六个乡镇。"
@@ -77,6 +78,16 @@ def test_pdf_pages_sections_and_furniture(tmp_path: Path) -> None:
                 == p.text[piece.offset : piece.offset + piece.end - piece.start]
             )
     assert any("\f" in text[p.start : p.end] for p in body)
+
+
+def test_two_columns_read_down_each_column(tmp_path: Path) -> None:
+    texts = [
+        f"第{n}段。" + "本刊编辑部收到各地读者来信，反映基层文化建设的情况，" * (4 + n)
+        for n in range(1, 9)
+    ]
+    pdf = write_two_column_pdf(tmp_path / "journal.pdf", texts)
+    [article] = loader_for("pdf").load(pdf.read_bytes(), "journal", str(pdf))
+    assert [p.text for p in article.paragraphs] == texts  # one runs on into the right column
 
 
 def test_layout_drops_furniture_and_rejoins_lines() -> None:

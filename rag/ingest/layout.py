@@ -118,6 +118,11 @@ def build_article(
     lines = [p for k, p in enumerate(placed) if k not in furniture and p.text]
     body_size = _body_size(lines)
     geometry = {page.number: _geometry(page, lines, body_size) for page in pages}
+    lines = [
+        p
+        for page in pages
+        for p in _reading_order([q for q in lines if q.page is page], geometry[page.number])
+    ]
     paragraphs: list[Paragraph] = []
     sections: list[str] = []
     section: str | None = None
@@ -242,23 +247,70 @@ def _body_size(lines: list[_Placed]) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class _Column:
+    left: float  # where the column's lines start (an indented line starts further right)
+    right: float  # where a full line ends
+
+
+@dataclass(frozen=True, slots=True)
 class _Geometry:
-    left: float
-    right: float
+    columns: tuple[_Column, ...]
     pitch: float
+
+    def column(self, line: Line) -> _Column:
+        """The column a line is set in: the one its extent overlaps most."""
+        return max(self.columns, key=lambda c: min(line.x1, c.right) - max(line.x0, c.left))
 
 
 def _geometry(page: Page, lines: list[_Placed], body_size: float) -> _Geometry:
     body = [p.line for p in lines if p.page is page and _near(p.line.size, body_size)]
     if not body:
-        return _Geometry(0.0, page.width, body_size * 1.5 or 1.0)
-    lefts = sorted(line.x0 for line in body)
+        return _Geometry((_Column(0.0, page.width),), body_size * 1.5 or 1.0)
     pitches = [b.top - a.top for a, b in pairwise(body) if b.top > a.top]
     return _Geometry(
-        left=lefts[len(lefts) // 5],  # robust to a few lines set further left
-        right=max(line.x1 for line in body),
+        columns=tuple(_columns(body)),
         pitch=statistics.median(pitches) if pitches else body_size * 1.5,
     )
+
+
+def _columns(body: list[Line]) -> list[_Column]:
+    """Columns of a page: runs of body lines whose horizontal extents overlap (a gutter
+    separates two columns; a line across the page makes one column of it)."""
+    groups: list[list[Line]] = []
+    for line in sorted(body, key=lambda b: b.x0):
+        if groups and line.x0 < max(b.x1 for b in groups[-1]):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    columns = []
+    for group in groups:
+        lefts = sorted(b.x0 for b in group)
+        # The lower fifth: robust to indented first lines and a few lines set further left.
+        columns.append(_Column(lefts[len(lefts) // 5], max(b.x1 for b in group)))
+    return columns
+
+
+def _reading_order(lines: list[_Placed], geo: _Geometry) -> list[_Placed]:
+    """A page set in columns is read down each column in turn; a line across the columns (a
+    headline, a figure caption) ends one band of columns and starts the next."""
+    if len(geo.columns) < 2:
+        return lines
+    keyed = []
+    band = 0
+    for p in sorted(lines, key=lambda q: q.line.top):
+        across = [k for k, c in enumerate(geo.columns) if _overlap(p.line, c) > 0]
+        if len(across) > 1:
+            band += 1
+            keyed.append(((band, -1, p.line.top), p))
+            band += 1
+        else:
+            column = geo.columns.index(geo.column(p.line))
+            keyed.append(((band, column, p.line.top), p))
+    return [p for _, p in sorted(keyed, key=lambda kp: kp[0])]
+
+
+def _overlap(line: Line, column: _Column) -> float:
+    return min(line.x1, column.right) - max(line.x0, column.left)
 
 
 def _near(size: float, body_size: float) -> bool:
@@ -271,7 +323,7 @@ def _kind(p: _Placed, body_size: float, geo: _Geometry) -> str:
     short = len(text) <= MAX_HEADING_CHARS and not ends_sentence(text)
     if short and body_size and line.size >= body_size * HEADING_SCALE:
         return "heading"
-    not_full = line.x1 < geo.right - SHORT_LINE_CHARS * max(line.size, 1.0)
+    not_full = line.x1 < geo.column(line).right - SHORT_LINE_CHARS * max(line.size, 1.0)
     if short and not_full and HEADING_NUMBER.match(text) and len(text) <= 30:
         return "heading"
     if len(text) <= 80 and is_caption(text):
@@ -316,14 +368,13 @@ def _same_heading(prev: _Placed, p: _Placed) -> bool:
 def _starts_paragraph(prev: _Placed, p: _Placed, geometry: dict[int, _Geometry]) -> bool:
     geo = geometry[p.page.number]
     size = max(p.line.size, 1.0)
-    indented = p.line.x0 >= geo.left + INDENT_CHARS * size
-    if indented:
-        return True
-    prev_geo = geometry[prev.page.number]
-    if prev.line.x1 < prev_geo.right - SHORT_LINE_CHARS * max(prev.line.size, 1.0):
+    if p.line.x0 >= geo.column(p.line).left + INDENT_CHARS * size:
+        return True  # indented
+    prev_column = geometry[prev.page.number].column(prev.line)
+    if prev.line.x1 < prev_column.right - SHORT_LINE_CHARS * max(prev.line.size, 1.0):
         return True  # justified Chinese text fills every line but a paragraph's last
-    if prev.page is not p.page:
-        return False  # the same paragraph, carried over to the next page
+    if prev.page is not p.page or geo.column(prev.line) != geo.column(p.line):
+        return False  # the same paragraph, carried over to the next page or column
     if not _near(prev.line.size, p.line.size):
         return True
     return p.line.top - prev.line.top > GAP_PITCHES * geo.pitch

@@ -18,6 +18,7 @@ from rag.ingest.documents import Article
 from rag.ingest.layout import Line, Page, build_article
 from rag.ingest.loaders.image import OCR_MISSING, ocr_available, ocr_page
 
+CHAR_MARGIN = 1.0
 # Metadata titles that writing tools fill in by themselves.
 _PLACEHOLDER_TITLES = frozenset({"untitled", "anonymous", "unknown", "无标题", "未命名"})
 
@@ -50,7 +51,9 @@ def _read(data: bytes) -> tuple[list[Page], set[int], str | None]:
         document = PDFDocument(PDFParser(io.BytesIO(data)), password="")
         title = _title(document)
         manager = PDFResourceManager(caching=True)
-        device = PDFPageAggregator(manager, laparams=LAParams())
+        # Chinese text has no spaces between characters: a gap of one character is already a
+        # column gutter, not a space (pdfminer's default joins across two).
+        device = PDFPageAggregator(manager, laparams=LAParams(char_margin=CHAR_MARGIN))
         interpreter = PDFPageInterpreter(manager, device)
         for number, pdf_page in enumerate(PDFPage.create_pages(document), start=1):
             interpreter.process_page(pdf_page)
