@@ -37,3 +37,19 @@ def test_only_changed_files_are_read_again(tmp_path: Path) -> None:
     assert any("empty.txt: empty file" in line for line in second.skipped)
     answer = engine.ask("甲县今年新修了几座水库？")
     assert "四座" in answer.answer and answer.citations[0].page == 1
+
+
+def test_a_file_that_turns_bad_keeps_its_indexed_version(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_pdf(folder / "a.pdf", [("概况", ["甲县今年新修水库两座。"])])
+    (folder / "b.txt").write_text("乙县\n\n乙县新建小学三所。", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index", corpus=[folder], embedder="hash")
+    RagEngine(settings, embedder=HashEmbedder()).build()
+    (folder / "a.pdf").write_bytes(b"%PDF-1.7\ntruncated by a failed copy")
+    engine = RagEngine(settings, embedder=HashEmbedder())
+    report = engine.build()
+    assert report.documents == 2 and (report.updated, report.added) == (0, 0)
+    [line] = report.skipped
+    assert line.startswith(f"{folder / 'a.pdf'}: corrupt PDF")
+    assert "两座" in engine.ask("甲县今年新修了几座水库？").answer
