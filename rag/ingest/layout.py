@@ -13,13 +13,12 @@ joined by a form feed (the convention of ``pdftotext``); :func:`extracted_text` 
 
 from __future__ import annotations
 
+__all__ = ["PAGE_BREAK", "Line", "Page", "build_article", "extracted_text", "text_pages"]
+
 import re
-import statistics
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from rag.ingest.documents import Article, Paragraph, ParagraphKind, cjk_joiner, join_lines
 from rag.ingest.markers import (
@@ -29,8 +28,18 @@ from rag.ingest.markers import (
     is_caption,
     is_page_number,
 )
+from rag.ingest.printed import (
+    PAGE_BREAK,
+    Geometry,
+    Line,
+    Page,
+    extracted_text,
+    page_geometry,
+    reading_order,
+    same_size,
+    text_pages,
+)
 
-PAGE_BREAK = "\f"
 # Page furniture lives in the outer tenth of the page, at most this many lines per edge.
 EDGE_SHARE = 0.1
 EDGE_LINES = 2
@@ -38,8 +47,6 @@ EDGE_LINES = 2
 REPEAT_SHARE = 0.5
 # A heading is set at least this much larger than the body text.
 HEADING_SCALE = 1.15
-# Sizes within this share of each other are the same type size.
-SIZE_TOLERANCE = 0.12
 MAX_HEADING_CHARS = 40
 # A line indented by more than this many characters starts a paragraph (Chinese indents 2).
 INDENT_CHARS = 0.8
@@ -50,60 +57,11 @@ GAP_PITCHES = 1.5
 
 
 @dataclass(frozen=True, slots=True)
-class Line:
-    """One printed line: ``top``/``bottom`` grow downwards from the page top, in points
-    (or pixels for scans); ``size`` is the glyph height."""
-
-    text: str
-    x0: float
-    x1: float
-    top: float
-    bottom: float
-    size: float
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    number: int  # 1-based
-    width: float
-    height: float
-    lines: tuple[Line, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class _Placed:
     line: Line
     page: Page
     start: int  # offset of the stripped text in the extracted text
     text: str
-
-
-def text_pages(text: str) -> list[Page]:
-    """Paged plain text (``pdftotext`` output: pages split by form feeds) as positioned lines.
-
-    Positions are in half-width character cells (a Chinese character or a full-width space
-    is two), one line per row, so indents, short lines and blank rows read as in print;
-    :func:`extracted_text` of the result is ``text`` itself.
-    """
-    pages = []
-    for number, page in enumerate(text.split(PAGE_BREAK), start=1):
-        rows = page.split("\n")
-        lines = []
-        for row, raw in enumerate(rows):
-            lead = _cells(raw[: len(raw) - len(raw.lstrip())])
-            lines.append(Line(raw, lead, lead + _cells(raw.strip()), 2.0 * row, 2.0 * row + 2, 2.0))
-        width = max((line.x1 for line in lines), default=0.0)
-        pages.append(Page(number, width, 2.0 * len(rows), tuple(lines)))
-    return pages
-
-
-def _cells(text: str) -> float:
-    return float(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text))
-
-
-def extracted_text(pages: Sequence[Page]) -> str:
-    """The text the offsets of :func:`build_article` refer to."""
-    return PAGE_BREAK.join("\n".join(line.text for line in page.lines) for page in pages)
 
 
 def build_article(
@@ -117,11 +75,16 @@ def build_article(
     furniture = _furniture(placed, len(pages))
     lines = [p for k, p in enumerate(placed) if k not in furniture and p.text]
     body_size = _body_size(lines)
-    geometry = {page.number: _geometry(page, lines, body_size) for page in pages}
+    geometry = {
+        page.number: page_geometry(page, [p.line for p in lines if p.page is page], body_size)
+        for page in pages
+    }
     lines = [
         p
         for page in pages
-        for p in _reading_order([q for q in lines if q.page is page], geometry[page.number])
+        for p in reading_order(
+            [q for q in lines if q.page is page], lambda q: q.line, geometry[page.number]
+        )
     ]
     paragraphs: list[Paragraph] = []
     sections: list[str] = []
@@ -246,79 +209,7 @@ def _body_size(lines: list[_Placed]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Column:
-    left: float  # where the column's lines start (an indented line starts further right)
-    right: float  # where a full line ends
-
-
-@dataclass(frozen=True, slots=True)
-class _Geometry:
-    columns: tuple[_Column, ...]
-    pitch: float
-
-    def column(self, line: Line) -> _Column:
-        """The column a line is set in: the one its extent overlaps most."""
-        return max(self.columns, key=lambda c: min(line.x1, c.right) - max(line.x0, c.left))
-
-
-def _geometry(page: Page, lines: list[_Placed], body_size: float) -> _Geometry:
-    body = [p.line for p in lines if p.page is page and _near(p.line.size, body_size)]
-    if not body:
-        return _Geometry((_Column(0.0, page.width),), body_size * 1.5 or 1.0)
-    pitches = [b.top - a.top for a, b in pairwise(body) if b.top > a.top]
-    return _Geometry(
-        columns=tuple(_columns(body)),
-        pitch=statistics.median(pitches) if pitches else body_size * 1.5,
-    )
-
-
-def _columns(body: list[Line]) -> list[_Column]:
-    """Columns of a page: runs of body lines whose horizontal extents overlap (a gutter
-    separates two columns; a line across the page makes one column of it)."""
-    groups: list[list[Line]] = []
-    for line in sorted(body, key=lambda b: b.x0):
-        if groups and line.x0 < max(b.x1 for b in groups[-1]):
-            groups[-1].append(line)
-        else:
-            groups.append([line])
-    columns = []
-    for group in groups:
-        lefts = sorted(b.x0 for b in group)
-        # The lower fifth: robust to indented first lines and a few lines set further left.
-        columns.append(_Column(lefts[len(lefts) // 5], max(b.x1 for b in group)))
-    return columns
-
-
-def _reading_order(lines: list[_Placed], geo: _Geometry) -> list[_Placed]:
-    """A page set in columns is read down each column in turn; a line across the columns (a
-    headline, a figure caption) ends one band of columns and starts the next."""
-    if len(geo.columns) < 2:
-        return lines
-    keyed = []
-    band = 0
-    for p in sorted(lines, key=lambda q: q.line.top):
-        across = [k for k, c in enumerate(geo.columns) if _overlap(p.line, c) > 0]
-        if len(across) > 1:
-            band += 1
-            keyed.append(((band, -1, p.line.top), p))
-            band += 1
-        else:
-            column = geo.columns.index(geo.column(p.line))
-            keyed.append(((band, column, p.line.top), p))
-    return [p for _, p in sorted(keyed, key=lambda kp: kp[0])]
-
-
-def _overlap(line: Line, column: _Column) -> float:
-    return min(line.x1, column.right) - max(line.x0, column.left)
-
-
-def _near(size: float, body_size: float) -> bool:
-    # OCR boxes vary by a tenth with the glyphs in them (digits, punctuation)
-    return abs(size - body_size) <= max(0.5, body_size * SIZE_TOLERANCE)
-
-
-def _kind(p: _Placed, body_size: float, geo: _Geometry) -> str:
+def _kind(p: _Placed, body_size: float, geo: Geometry) -> str:
     text, line = p.text, p.line
     short = len(text) <= MAX_HEADING_CHARS and not ends_sentence(text)
     if short and body_size and line.size >= body_size * HEADING_SCALE:
@@ -359,13 +250,13 @@ def _same_heading(prev: _Placed, p: _Placed) -> bool:
     """A heading printed over two lines: same size, the next line right below."""
     return (
         prev.page is p.page
-        and _near(prev.line.size, p.line.size)
+        and same_size(prev.line.size, p.line.size)
         and 0 < p.line.top - prev.line.top <= prev.line.size * 2
         and not HEADING_NUMBER.match(p.text)
     )
 
 
-def _starts_paragraph(prev: _Placed, p: _Placed, geometry: dict[int, _Geometry]) -> bool:
+def _starts_paragraph(prev: _Placed, p: _Placed, geometry: dict[int, Geometry]) -> bool:
     geo = geometry[p.page.number]
     size = max(p.line.size, 1.0)
     if p.line.x0 >= geo.column(p.line).left + INDENT_CHARS * size:
@@ -375,7 +266,7 @@ def _starts_paragraph(prev: _Placed, p: _Placed, geometry: dict[int, _Geometry])
         return True  # justified Chinese text fills every line but a paragraph's last
     if prev.page is not p.page or geo.column(prev.line) != geo.column(p.line):
         return False  # the same paragraph, carried over to the next page or column
-    if not _near(prev.line.size, p.line.size):
+    if not same_size(prev.line.size, p.line.size):
         return True
     return p.line.top - prev.line.top > GAP_PITCHES * geo.pitch
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from rag.errors import DocumentLoadError, UnsupportedDocumentError
 from rag.ingest.documents import Article, cjk_joiner
-from rag.ingest.layout import Line, Page, build_article
+from rag.ingest.layout import build_article
+from rag.ingest.printed import Line, Page
 
 OCR_MISSING = "OCR needs the [ocr] extra: pip install 'rag-zh[ocr]'"
 # OCR boxes whose vertical centres are this close (in box heights) are one printed line.

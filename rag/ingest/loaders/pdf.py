@@ -15,8 +15,9 @@ from typing import Any
 
 from rag.errors import DocumentLoadError, UnsupportedDocumentError
 from rag.ingest.documents import Article
-from rag.ingest.layout import Line, Page, build_article
+from rag.ingest.layout import build_article
 from rag.ingest.loaders.image import OCR_MISSING, ocr_available, ocr_page
+from rag.ingest.printed import Line, Page
 
 CHAR_MARGIN = 1.0
 # Metadata titles that writing tools fill in by themselves.
