@@ -108,11 +108,12 @@ EXPECTED_SKIPS = {
 def test_each_bad_file_is_skipped_with_one_line(messy_folder: Path) -> None:
     corpus = read_corpus([messy_folder])
     assert sorted(a.doc_id for a in corpus.articles) == ["good.docx", "good.pdf", "notes"]
-    reasons = {s.path.name: s.reason for s in corpus.skipped}
+    reasons = {s.path.name: s.message for s in corpus.skipped}
     assert set(reasons) == set(EXPECTED_SKIPS)  # .DS_Store is hidden, not a document
     for name, expected in EXPECTED_SKIPS.items():
         assert expected in reasons[name], (name, reasons[name])
-        assert "\n" not in reasons[name] and len(reasons[name]) < 200
+        assert reasons[name].startswith(f"{messy_folder / name}: ")
+        assert "\n" not in reasons[name] and len(reasons[name]) < 300
 
 
 def test_scan_hashes_and_formats_from_content(messy_folder: Path, tmp_path: Path) -> None:
@@ -148,7 +149,6 @@ def test_load_file_errors_are_one_line_naming_the_file(messy_folder: Path) -> No
     with pytest.raises(DocumentLoadError) as err:
         sources.load_file(locked)
     assert str(err.value) == f"{locked.path}: encrypted PDF (it needs a password to open)"
-    assert sources.reason(err.value, locked) == "encrypted PDF (it needs a password to open)"
 
 
 @pytest.mark.usefixtures("no_ocr")

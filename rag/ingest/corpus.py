@@ -16,7 +16,7 @@ from rag.ingest.documents import Article, content_id
 from rag.ingest.formats import SUFFIXES
 from rag.ingest.loaders.jsonl import parse_jsonl
 from rag.ingest.loaders.text import parse_plain
-from rag.ingest.sources import Skipped, SourceFile, load_file, reason, scan, scan_corpus
+from rag.ingest.sources import Skipped, SourceFile, load_file, scan, scan_corpus
 
 __all__ = [
     "Corpus",
@@ -60,7 +60,7 @@ def read_corpus(paths: Sequence[Path]) -> Corpus:
         try:
             loaded.extend(load_file(source))
         except DocumentLoadError as exc:
-            skipped.append(Skipped(source.path, reason(exc, source)))
+            skipped.append(Skipped(source.path, str(exc)))
     articles = unique_articles(loaded)
     if not any(a.paragraphs for a in articles):
         shown = ", ".join(str(p) for p in paths)

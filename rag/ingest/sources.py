@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import CorpusError, DocumentLoadError
+from rag.errors import CorpusError, DocumentLoadError, InvalidQueryError
 from rag.ingest.documents import Article
 from rag.ingest.formats import SUFFIXES, DocFormat, detect_format, looks_like
+from rag.ingest.ids import normalize_doc_id
 from rag.ingest.loaders import loader_for
 
 _SIGNATURES = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"PK\x03\x04")
@@ -35,13 +36,13 @@ class SourceFile:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A file that was not indexed, with the one-line reason."""
+    """A file that was not indexed; ``message`` is the one line that says which and why."""
 
     path: Path
-    reason: str
+    message: str
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def scan_corpus(paths: Sequence[Path]) -> Scan:
             try:
                 files.append(_source_file(path, doc_id, explicit))
             except DocumentLoadError as exc:
-                skipped.append(Skipped(path, str(exc)))
+                skipped.append(Skipped(path, f"{path}: {exc}"))
     return Scan(tuple(files), tuple(skipped))
 
 
@@ -116,21 +117,19 @@ def _source_file(path: Path, doc_id: str, explicit: bool) -> SourceFile:
 def load_file(source: SourceFile) -> list[Article]:
     """The articles of one scanned file.
 
-    Raises :class:`DocumentLoadError` (one line: the path, then what is wrong; see
-    :func:`reason`) when the file cannot be read.
+    Raises :class:`DocumentLoadError` with one line, starting with the path (and a JSONL
+    record's line number), when the file cannot be read.
     """
+    where = str(source.path)
     try:
         data = source.path.read_bytes()
-        return _load(data, source.format, source.doc_id, str(source.path))
+        return _load(data, source.format, source.doc_id, where)
     except OSError as exc:
-        raise DocumentLoadError(f"{source.path}: cannot read ({exc.strerror})") from exc
+        raise DocumentLoadError(f"{where}: cannot read ({exc.strerror})") from exc
     except DocumentLoadError as exc:
-        raise type(exc)(f"{source.path}: {exc}") from None
-
-
-def reason(exc: DocumentLoadError, source: SourceFile) -> str:
-    """The message of a :func:`load_file` error without its path."""
-    return str(exc).removeprefix(f"{source.path}: ")
+        if str(exc).startswith(f"{where}:"):
+            raise
+        raise type(exc)(f"{where}: {exc}") from None
 
 
 def load_bytes(data: bytes, name: str, doc_id: str, source: str) -> list[Article]:
@@ -139,6 +138,10 @@ def load_bytes(data: bytes, name: str, doc_id: str, source: str) -> list[Article
 
 
 def _load(data: bytes, fmt: DocFormat, doc_id: str, source: str) -> list[Article]:
+    try:
+        doc_id = normalize_doc_id(doc_id)  # the form the engine gives ids from the CLI or API
+    except InvalidQueryError as exc:
+        raise DocumentLoadError(str(exc)) from None
     articles = loader_for(fmt).load(data, doc_id, source)
     if not any(a.paragraphs for a in articles):
         raise DocumentLoadError("no text found")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from rag.errors import DocumentLoadError
+from rag.errors import DocumentLoadError, InvalidQueryError
 from rag.ingest.documents import Article, content_id
+from rag.ingest.ids import normalize_doc_id
 from rag.ingest.loaders.text import decode_text, parse_plain
 
 TITLE_CHARS = 40
@@ -28,7 +29,7 @@ def parse_jsonl(text: str, source: str) -> list[Article]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"line {lineno}"
+        where = f"{source}:{lineno}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -43,12 +44,17 @@ def parse_jsonl(text: str, source: str) -> list[Article]:
             doc_id = content_id(str(record.get("title", "")), body)
         elif not isinstance(doc_id, str | int) or not str(doc_id).strip():
             raise DocumentLoadError(f'{where}: "id" must be a non-empty string')
+        else:
+            try:
+                doc_id = normalize_doc_id(str(doc_id))
+            except InvalidQueryError as exc:
+                raise DocumentLoadError(f"{where}: {exc}") from None
         title = record.get("title")
         if title is not None and not isinstance(title, str):
             raise DocumentLoadError(f'{where}: "title" must be a string')
         if title is None or not title.strip():
             title = title_from_text(body)
-        articles.append(parse_plain(body, str(doc_id), f"{source}:{lineno}", title=title))
+        articles.append(parse_plain(body, str(doc_id), where, title=title))
     return articles
 
 
