@@ -100,3 +100,11 @@ def test_json_posts_still_work_and_the_openapi_documents_both(client: TestClient
         client.post("/documents", content=b"x", headers={"content-type": "text/plain"}).status_code
         == 415
     )
+
+
+def test_an_uploads_id_takes_the_normal_form(client: TestClient) -> None:
+    r = upload(client, "notes.txt", "标题\n\n松岭县的正文。".encode(), id="\u200bnotes/松岭")
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == "notes/松岭"
+    r = upload(client, "notes.txt", "标题\n\n正文。".encode(), id="\u200b")
+    assert r.status_code == 422 and "blank" in r.json()["error"]["message"]
