@@ -26,6 +26,7 @@ from rag.errors import (
     IndexNotFoundError,
     InvalidQueryError,
     RagError,
+    UnsupportedDocumentError,
 )
 
 log = logging.getLogger("api")
@@ -33,6 +34,7 @@ log = logging.getLogger("api")
 # Most specific first: the first matching class decides the status.
 DOMAIN_ERRORS: tuple[tuple[type[RagError], int, str], ...] = (
     (InvalidQueryError, 422, "invalid_input"),
+    (UnsupportedDocumentError, 415, "unsupported_document"),
     (CorpusError, 422, "invalid_document"),
     (DocumentNotFoundError, 404, "document_not_found"),
     (IndexNotFoundError, 503, "index_unavailable"),

@@ -110,6 +110,23 @@ class DocumentIn(BaseModel):
     )
 
 
+# The multipart form of ``POST /documents`` (documented by hand: it shares the JSON route).
+UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "PDF, .docx, HTML, Markdown, text, or PNG/JPEG (OCR extra); the "
+            "format is detected from the content",
+        },
+        "id": {"type": "string", "maxLength": 256, "description": "Default: the file name"},
+        "title": {"type": "string", "minLength": 1, "maxLength": 500},
+    },
+}
+
+
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -165,6 +182,7 @@ class ParagraphOut(BaseModel):
     index: int = Field(description="1-based; the paragraph number citations refer to")
     kind: ParagraphKind
     section: str | None
+    page: int | None = Field(None, description="1-based page the paragraph starts on (PDFs)")
     text: str
     start: int = Field(description="Offset of the paragraph in the source document")
     end: int
@@ -212,6 +230,7 @@ class DocumentOut(BaseModel):
                     index=p.index,
                     kind=p.kind,
                     section=p.section,
+                    page=p.page,
                     text=p.text,
                     start=p.start,
                     end=p.end,

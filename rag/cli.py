@@ -90,7 +90,8 @@ def index(
         list[Path] | None,
         typer.Option(
             "--corpus",
-            help="File or directory of .txt/.md, or a .jsonl file (repeatable) [env: RAG_CORPUS]",
+            help="File or folder of .txt/.md/.pdf/.docx/.html/.jsonl (and .png/.jpg with the "
+            "[ocr] extra); repeatable [env: RAG_CORPUS]",
         ),
     ] = None,
     index_dir: IndexDirOption = None,
@@ -219,7 +220,8 @@ def ask(
     if answer.citations:
         typer.echo("\n来源：" if answer.answered else "\n最接近的资料：")
     for c in answer.citations:
-        typer.echo(f"[{c.id}] {c.title} · 第{c.paragraph}段 · “{c.quote}”")
+        where = f" · 第{c.page}页" if c.page is not None else ""
+        typer.echo(f"[{c.id}] {c.title}{where} · 第{c.paragraph}段 · “{c.quote}”")
     for w in answer.warnings:
         typer.echo(f"warning: {w}", err=True)
 

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -32,11 +32,12 @@ from rag.ingest.corpus import (
     content_id,
     load_file,
     parse_plain,
-    scan,
+    scan_corpus,
     unique_articles,
 )
 from rag.ingest.documents import Article
 from rag.ingest.ids import normalize_doc_id
+from rag.ingest.sources import load_bytes
 from rag.responses import SearchResponse
 from rag.search.retrieval import Hit, Mode, RetrievalParams, Retriever
 from rag.text.normalize import normalize
@@ -157,7 +158,8 @@ class RagEngine:
         """
         started = time.perf_counter()
         paths = list(corpus or self.settings.corpus)
-        files = scan(paths)  # fails before anything on disk is touched
+        found = scan_corpus(paths)  # fails before anything on disk is touched
+        files = list(found.files)
         with self._write_lock:
             stored = {} if rebuild else self._writable().origins()
             changed = [f for f in files if stored.get(str(f.path)) != f.digest]
@@ -166,8 +168,10 @@ class RagEngine:
                 for o in set(stored) - {str(f.path) for f in files}
                 if any(_under(o, p) for p in paths)
             }
-            articles, origins, skipped = _load(changed)
-            if skipped and len(skipped) == len(files):
+            articles, origins, failed = _load(changed)
+            # Files the scan already refused (empty, a format we do not read) are skipped too.
+            skipped = [str(s) for s in found.skipped] + [line for _, line in failed]
+            if skipped and len(failed) == len(files):
                 raise CorpusError("; ".join(skipped))  # nothing of this corpus could be read
             if not stored and not any(a.paragraphs for a in articles):
                 shown = ", ".join(str(p) for p in paths)
@@ -184,7 +188,10 @@ class RagEngine:
             if rebuild:  # only now: a corpus that fails to load leaves the old index
                 self._drop_store()
             store = self._writable()
-            remove = {d for f in changed for d in store.origin_documents(str(f.path))}
+            # A file that was indexed and now cannot be read keeps its last good version.
+            bad = {f for f, _ in failed}
+            read = [f for f in changed if f not in bad]
+            remove = {d for f in read for d in store.origin_documents(str(f.path))}
             remove |= {d for o in gone for d in store.origin_documents(o)}
             if prepared.documents or remove:
                 store.write(prepared.documents, remove)
@@ -197,8 +204,8 @@ class RagEngine:
             embedded=prepared.embedded,
             seconds=time.perf_counter() - started,
             embed_seconds=prepared.embed_seconds,
-            added=sum(1 for f in changed if str(f.path) not in stored),
-            updated=sum(1 for f in changed if str(f.path) in stored),
+            added=sum(1 for f in read if str(f.path) not in stored),
+            updated=sum(1 for f in read if str(f.path) in stored),
             removed=len(gone),
             unchanged=len(files) - len(changed),
             skipped=tuple(skipped),
@@ -334,11 +341,44 @@ class RagEngine:
         self._write([article], set(), {}, progress)
         return article
 
+    def add_file(
+        self,
+        data: bytes,
+        name: str,
+        doc_id: str | None = None,
+        title: str | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> Article:
+        """Load one file (format from its content), then index it like :meth:`add_document`.
+
+        The id defaults to the file name without suffix, as ``rag index`` names a file, so
+        uploading the same file again replaces it.
+        """
+        doc_id = normalize_doc_id(doc_id if doc_id is not None else PurePath(name).stem or "upload")
+        articles = load_bytes(data, name, doc_id, f"upload:{name}")
+        if len(articles) != 1:
+            raise InvalidQueryError(
+                f"{name} holds {len(articles)} documents; upload one document per request "
+                "(or index the file with `rag index`)"
+            )
+        article = articles[0] if title is None else replace(articles[0], title=title)
+        chars = sum(len(p.text) for p in article.paragraphs)
+        limit = self.settings.max_document_chars
+        if chars > limit:
+            raise InvalidQueryError(
+                f"document text is too long ({chars} characters; the limit is {limit})"
+            )
+        self._write([article], set(), {}, progress)
+        return article
+
     def add_files(
         self, paths: Sequence[Path], progress: ProgressFactory | None = None
     ) -> list[Article]:
         """Index the documents of ``paths`` (``rag add``); a file indexed before is replaced."""
-        files = scan(paths)
+        found = scan_corpus(paths)
+        if found.skipped and not found.files:  # `rag add report.doc`: say why, not "no text"
+            raise CorpusError("; ".join(str(s) for s in found.skipped))
+        files = list(found.files)
         loaded = [(f, load_file(f)) for f in files]
         articles = unique_articles([a for _, found in loaded for a in found])
         if not any(a.paragraphs for a in articles):
@@ -401,21 +441,21 @@ class RagEngine:
 
 def _load(
     files: Sequence[SourceFile],
-) -> tuple[list[Article], dict[str, tuple[str, str]], list[str]]:
-    """The articles of ``files``, the file and digest each came from, and one line per file
-    that could not be read (skipped, so the rest of the corpus is indexed)."""
+) -> tuple[list[Article], dict[str, tuple[str, str]], list[tuple[SourceFile, str]]]:
+    """The articles of ``files``, the file and digest each came from, and the files that could
+    not be read with one line each (skipped, so the rest of the corpus is indexed)."""
     articles: list[Article] = []
     origins: dict[str, tuple[str, str]] = {}
-    skipped: list[str] = []
+    failed: list[tuple[SourceFile, str]] = []
     for f in files:
         try:
             loaded = load_file(f)
         except CorpusError as exc:
-            skipped.append(str(exc))
+            failed.append((f, str(exc)))
             continue
         articles.extend(loaded)
         origins.update((a.doc_id, (str(f.path), f.digest)) for a in loaded)
-    return unique_articles(articles), origins, skipped
+    return unique_articles(articles), origins, failed
 
 
 def _under(origin: str, root: Path) -> bool:

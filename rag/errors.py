@@ -31,3 +31,11 @@ class DocumentNotFoundError(RagError):
 
 class EmbedderError(RagError):
     """The configured embedding backend cannot be loaded."""
+
+
+class DocumentLoadError(CorpusError):
+    """One file cannot be read: corrupt, encrypted, empty, a zip bomb, or without any text."""
+
+
+class UnsupportedDocumentError(DocumentLoadError):
+    """A file's format is not one the loaders read (or needs an extra that is not installed)."""

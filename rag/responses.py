@@ -101,6 +101,8 @@ class CitationOut(BaseModel):
     start: int = Field(description="Offset of the quote in the source document")
     end: int
     score: float
+    section: str | None = Field(None, description="The heading the paragraph sits under")
+    page: int | None = Field(None, description="1-based page the paragraph starts on (PDFs)")
 
     @classmethod
     def of(cls, citation: Citation) -> CitationOut:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -85,6 +85,9 @@ def test_document_ids_of_any_characters_are_stored_normalised_or_refused(
         suppress_health_check=list(HealthCheck),
     )
     def fuzz(case: schemathesis.Case, doc_id: str) -> None:
+        # The JSON body: a multipart upload cannot carry a lone surrogate (its client cannot
+        # encode one); uploads' ids are tested in test_api_upload.py.
+        assume(case.media_type == "application/json")
         case.body = {**case.body, "id": doc_id}
         before = ids(hash_engine)
         response = case.call_and_validate(checks=CHECKS)

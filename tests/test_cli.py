@@ -51,6 +51,8 @@ def test_ask_json_is_the_api_object(env: Path) -> None:
         "start",
         "end",
         "score",
+        "section",
+        "page",
     }
     assert citation["quote"] in citation["text"]
     source = (SEEDS / (citation["doc_id"].rsplit("-", 1)[0] + ".txt")).read_text(encoding="utf-8")

@@ -83,7 +83,7 @@ def test_missing_and_empty_corpora(tmp_path: Path) -> None:
     (tmp_path / "empty.txt").write_text("  \n\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="empty"):
         load_corpus([tmp_path])
-    with pytest.raises(CorpusError, match="unsupported"):
+    with pytest.raises(CorpusError, match=r"named \.pdf but the content is not a PDF"):
         (tmp_path / "x.pdf").write_bytes(b"%PDF")
         load_corpus([tmp_path / "x.pdf"])
 

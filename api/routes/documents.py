@@ -7,10 +7,13 @@ commits atomically before the response is sent.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
 
 from api.dependencies import (
     EngineDep,
@@ -20,7 +23,14 @@ from api.dependencies import (
     require_write_token,
 )
 from api.routes import error_responses
-from api.schemas import DocumentIn, DocumentOut, DocumentPage, DocumentSummary
+from api.schemas import (
+    UPLOAD_FORM,
+    DocumentId,
+    DocumentIn,
+    DocumentOut,
+    DocumentPage,
+    DocumentSummary,
+)
 
 reads = APIRouter(
     route_class=TokenFirstRoute,
@@ -62,13 +72,66 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentOut:
     return DocumentOut.of(engine.document(doc_id))
 
 
+class _MultipartRoute(APIRoute):
+    """Matches only multipart bodies, so ``POST /documents`` takes JSON or a file upload."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.FULL and not _is_multipart(scope):
+            return Match.NONE, {}
+        return match, child
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return bool(value.split(b";")[0].strip().lower() == b"multipart/form-data")
+    return False
+
+
+def upload_document(
+    engine: EngineDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="PDF, Word, HTML, Markdown, text or image")],
+    id: Annotated[DocumentId | None, Form(max_length=256)] = None,
+    title: Annotated[str | None, Form(min_length=1, max_length=500)] = None,
+) -> DocumentSummary:
+    # A plain def: reading the spooled upload and embedding run in a worker thread.
+    article = engine.add_file(file.file.read(), file.filename or "upload", doc_id=id, title=title)
+    response.headers["Location"] = "/documents/" + quote(article.doc_id)
+    return DocumentSummary.of(article)
+
+
+# Registered before the JSON route it shares the path with; documented as part of that route.
+writes.add_api_route(
+    "/documents",
+    upload_document,
+    methods=["POST"],
+    status_code=201,
+    response_model=DocumentSummary,
+    include_in_schema=False,
+    route_class_override=_MultipartRoute,
+)
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {"content": {"multipart/form-data": {"schema": UPLOAD_FORM}}}
+}
+
+
 @writes.post(
     "/documents",
     status_code=201,
     response_model=DocumentSummary,
     dependencies=[Depends(require_json)],
     responses=error_responses(400, 413, 415),
-    summary="Add a document, or replace the one with the same id",
+    summary="Add a document (JSON text or a file upload), or replace the one with the same id",
+    description="Send JSON (`id`, `title`, `text`) or `multipart/form-data` with a `file` "
+    "(PDF, .docx, HTML, Markdown, text, or PNG/JPEG with the [ocr] extra; the format is "
+    "detected from the content) and optional `id` (default: the file name without suffix) "
+    "and `title`. Same size limits as JSON: RAG_MAX_BODY_BYTES for the request, "
+    "RAG_MAX_DOCUMENT_CHARS for the extracted text. A file that cannot be read is a 415 "
+    "(format) or 422 (damaged, encrypted, no text) with the reason.",
+    openapi_extra=UPLOAD_BODY,
 )
 def add_document(body: DocumentIn, engine: EngineDep, response: Response) -> DocumentSummary:
     article = engine.add_document(body.title, body.text, doc_id=body.id)

@@ -20,7 +20,9 @@ NOT_FOUND = "资料中未找到"
 @dataclass(frozen=True, slots=True)
 class Citation:
     """A source behind an answer: ``quote`` is verbatim in the paragraph ``text``;
-    ``start``/``end`` are the quote's offsets in the source document."""
+    ``start``/``end`` are the quote's offsets in the source document (for PDF, Word and HTML:
+    in the text extracted from it). ``page`` (1-based, PDFs) and ``section`` say where the
+    paragraph sits when the format has pages or headings."""
 
     id: int
     doc_id: str
@@ -31,6 +33,8 @@ class Citation:
     start: int
     end: int
     score: float
+    section: str | None = None
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ def make_citation(cid: int, hit: Hit, paragraph: Paragraph, start: int, end: int
         start=src_start,
         end=src_end,
         score=round(float(hit.score), 6),
+        section=paragraph.section,
+        page=paragraph.page,
     )
 
 

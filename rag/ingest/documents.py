@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,7 +26,10 @@ class Piece:
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
-    """One paragraph of an article; ``index`` is 1-based (body first, then note, then captions)."""
+    """One paragraph of an article; ``index`` is 1-based (body first, then note, then captions).
+
+    ``page`` is the 1-based page the paragraph starts on, for formats that have pages (PDF).
+    """
 
     doc_id: str
     index: int
@@ -117,3 +121,8 @@ def cjk_joiner(left: str, right: str) -> str:
     if a.isascii() and a.isalnum() and b.isascii() and b.isalnum():
         return " "
     return ""
+
+
+def content_id(title: str, text: str) -> str:
+    """Id for a document given without one: stable for the same title and text."""
+    return "doc-" + hashlib.sha1(f"{title}\x1f{text}".encode()).hexdigest()[:12]

@@ -3,8 +3,9 @@
 A page is a sequence of non-blank lines ("blocks"). Each block is classified on its own
 (column marker, editor's note, caption, byline, text), then articles are found by their
 bylines: the short unpunctuated lines just above a byline are the headline. Columns of short
-items ("园镜头", "园光影") may have items without a byline; there the line after the marker
-is the headline. Body text broken by layout (a line that stops mid-sentence, sometimes with
+items (a column name of a few characters set above a headline, such as "图片新闻") may have
+items without a byline; there the line after the column name is the headline. The patterns
+for bylines, datelines and captions are Chinese print's in general (:mod:`rag.ingest.markers`). Body text broken by layout (a line that stops mid-sentence, sometimes with
 a photo caption in between) is rejoined into one paragraph.
 """
 
@@ -15,43 +16,32 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from rag.ingest.documents import Article, Paragraph, join_lines
-from rag.text.chars import (
-    CLOSER_OF,
-    CLOSERS,
-    COMMAS,
-    ELLIPSIS,
-    FULL_STOPS,
-    HAN,
-    SENTENCE_END,
-    STOPS,
-    char_class,
+from rag.ingest.markers import (
+    BYLINE_LINE,
+    BYLINE_PREFIX,
+    CAPTION_END,
+    CAPTION_INNER,
+    CAPTION_START,
+    COLUMN_NAME,
+    COLUMN_NAMES,
+    NOTE_START,
 )
+from rag.text.chars import CLOSERS, COMMAS, ELLIPSIS, HAN, SENTENCE_END, STOPS, char_class
 
 BlockKind = Literal["marker", "note", "caption", "byline", "text"]
 
-COLUMN_MARKERS = frozenset({"园镜头", "园光影", "图片新闻", "简讯", "短讯", "快讯"})
 MAX_HEADING_CHARS = 40
 
 _TERMINAL_END = re.compile(f"{char_class(SENTENCE_END, ELLIPSIS)}{char_class(CLOSERS)}*$")
 _INNER_PUNCT = re.compile(char_class(COMMAS, SENTENCE_END))
-_CAPTION_START = re.compile(r"^(图为|图片来源|图片[:：]|图[:：]|资料图)")
-_CAPTION_END = re.compile(f"[{HAN}](供图|摄)$")
-_CAPTION_INNER = re.compile(rf"{char_class(FULL_STOPS)}\s*图为")
-_NOTE_START = re.compile(r"^编者按")
-_BYLINE_LINE = re.compile(r"^(◎|本报记者|本报特约|特约记者|通讯员|特约通讯员)")
-_BYLINE_PREFIX = re.compile(
-    r"^(?:本报讯|科技日报讯|新华社讯|(?:科技日报|新华社|本报)(?=[（(])|本报[^\s，,。]{1,12}电)"
-    r"\s*(?:[（(][^（()）]{0,40}[）)])?\s*"
-)
+_BYLINE_HINTS = re.compile(rf"^(?:◎|本报记者|{BYLINE_PREFIX.pattern.removeprefix('^')})", re.M)
 _NAME = f"[{HAN}·]{{2,4}}"
 _NAME_LINE = re.compile(rf"^{_NAME}(?:\s+{_NAME}){{0,4}}$")
 _TRAILING_NAMES = re.compile(
     rf"(?<={char_class(STOPS, ELLIPSIS, '”」')})\s+({_NAME}(?:\s+{_NAME}){{0,3}})$"
 )
 _KICKER = re.compile(r"([①-⑳]$|^——|系列报道)")
-# Brackets a line left open continues on the next line (a sentence the layout broke).
-_PAIRS = tuple((opener, CLOSER_OF[opener]) for opener in "“《（(「")
-_BYLINE_HINTS = re.compile(r"^(◎|本报讯|科技日报讯|科技日报[（(]|本报记者)", re.MULTILINE)
+_PAIRS = (("“", "”"), ("《", "》"), ("（", "）"), ("(", ")"), ("「", "」"))
 
 
 @dataclass
@@ -101,20 +91,35 @@ def _blocks(text: str) -> list[Block]:
         if stripped:
             blocks.append(_classify(Block(stripped, pos + line.index(stripped[0]))))
         pos += len(line) + 1
+    for i, block in enumerate(blocks):
+        if _is_column_name(blocks, i):
+            block.kind = "marker"
     return blocks
+
+
+def _is_column_name(blocks: list[Block], i: int) -> bool:
+    """A column name: a few characters alone between the end of one article (or the top of
+    the page) and the next headline."""
+    block = blocks[i]
+    if block.kind != "text":
+        return False
+    if block.text in COLUMN_NAMES:
+        return True
+    if not COLUMN_NAME.match(block.text) or i + 1 >= len(blocks):
+        return False
+    after_article = i == 0 or blocks[i - 1].kind != "text" or ends_sentence(blocks[i - 1].text)
+    return after_article and _heading_like(blocks[i + 1])
 
 
 def _classify(block: Block) -> Block:
     t = block.text
-    if t in COLUMN_MARKERS:
-        block.kind = "marker"
-    elif _NOTE_START.match(t):
+    if NOTE_START.match(t):
         block.kind = "note"
-    elif _CAPTION_START.match(t) or _CAPTION_END.search(t) or _CAPTION_INNER.search(t):
+    elif CAPTION_START.match(t) or CAPTION_END.search(t) or CAPTION_INNER.search(t):
         block.kind = "caption"
-    elif _BYLINE_LINE.match(t) and not _INNER_PUNCT.search(t) and len(t) <= MAX_HEADING_CHARS:
+    elif BYLINE_LINE.match(t) and not _INNER_PUNCT.search(t) and len(t) <= MAX_HEADING_CHARS:
         block.kind = "byline"
-    elif m := _BYLINE_PREFIX.match(t):
+    elif m := BYLINE_PREFIX.match(t):
         block.kind = "byline"
         block.byline = m.group(0).strip()
     return block
@@ -147,7 +152,7 @@ def _heading_like(block: Block) -> bool:
 
 def _is_photo_item(block: Block) -> bool:
     """A caption carrying a whole short news item ("近期,… 图为… 摄")."""
-    m = _CAPTION_INNER.search(block.text)
+    m = CAPTION_INNER.search(block.text)
     return block.kind == "caption" and m is not None and m.start() >= 40
 
 
@@ -237,7 +242,9 @@ def _fill(drafts: list[_Draft], blocks: list[Block]) -> None:
             b = blocks[i]
             if b.kind == "marker":
                 column = b.text
-                if n + 1 < len(drafts):
+                if i < draft.headline[0]:  # a column name above the page's first headline
+                    draft.column = column
+                elif n + 1 < len(drafts):
                     drafts[n + 1].column = column
                 continue
             if b.kind == "note":
