@@ -31,3 +31,7 @@ class DocumentNotFoundError(RagError):
 
 class EmbedderError(RagError):
     """The configured embedding backend cannot be loaded."""
+
+
+class StoreUnavailableError(RagError):
+    """The configured store (a Milvus server or file) cannot be reached or refused access."""
