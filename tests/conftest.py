@@ -126,7 +126,7 @@ def hash_milvus_engine(tmp_path: Path, hash_milvus_dir: Path):  # type: ignore[n
     """Like ``hash_engine``, over a private copy of the Milvus Lite seed index."""
     from rag.engine import RagEngine
 
-    index_dir = copy_index(hash_milvus_dir, tmp_path / "index")
+    index_dir = copy_index(hash_milvus_dir, tmp_path / "milvus-index")
     settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash", store="milvus")
     engine = RagEngine(settings, embedder=HashEmbedder())
     yield engine

@@ -229,7 +229,11 @@ class MilvusStore:
         return rows
 
     def _scan(self, collection: str, filter: str, fields: list[str]) -> list[dict[str, Any]]:
-        """Every row matching ``filter``, a page at a time."""
+        """Every row matching ``filter``: one query when they fit in one, else an iterator
+        (which costs a round trip more, and on Milvus Lite logs a harmless server error)."""
+        first = self._query(collection, filter, fields)
+        if len(first) < _QUERY_LIMIT:
+            return first
         rows: list[dict[str, Any]] = []
         with _calls(self.config):
             it = self._c.query_iterator(
