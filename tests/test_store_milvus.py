@@ -178,3 +178,29 @@ def test_rebuild_drops_the_collections(hash_milvus_engine: RagEngine) -> None:
     report = hash_milvus_engine.build([SEEDS], rebuild=True)
     assert report.documents == 29
     assert hash_milvus_engine.store.article("tmp") is None
+
+
+def test_a_lite_file_another_process_holds_is_one_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "milvus.db"
+    code = (
+        "import sys; from pymilvus import MilvusClient; "
+        f"c = MilvusClient({str(db)!r}); c.list_collections(); print('open', flush=True); "
+        "sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        settings = Settings(index_dir=tmp_path, embedder="hash", store="milvus")
+        with pytest.raises(StoreUnavailableError, match="another process has it open"):
+            RagEngine(settings, embedder=HashEmbedder()).store  # noqa: B018
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
+        release_milvus_lite(tmp_path)

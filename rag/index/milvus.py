@@ -84,6 +84,11 @@ def _calls(config: MilvusConfig) -> Iterator[None]:
         if not (milvus or module.startswith(("grpc", "milvus_lite"))):
             raise
         reason = " ".join(str(getattr(exc, "message", "") or exc).split())[:300]
+        if not config.server and "Open local milvus failed" in reason:
+            raise StoreUnavailableError(
+                f"Milvus Lite file {config.uri} cannot be opened: another process has it open "
+                "(Lite serves one process per file; stop it, or use a Milvus server)"
+            ) from exc
         raise StoreUnavailableError(
             f"Milvus at {config.uri} failed ({type(exc).__name__}: {reason}); check that it "
             "is running and RAG_MILVUS_URI / RAG_MILVUS_TOKEN"
@@ -109,8 +114,9 @@ class MilvusStore:
         cls, config: MilvusConfig, index_dir: Path, params: IndexParams, *, create: bool = False
     ) -> MilvusStore:
         """Connect and check the collection's settings; ``create`` makes it when absent."""
-        # pymilvus logs every failed call with a traceback; the error we raise says it in a line.
-        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+        # pymilvus and Milvus Lite log each failure with a traceback; our error is one line.
+        for name in ("pymilvus", "milvus_lite"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         store = cls(config, index_dir, params)
         with _calls(config):
             client = store._c
