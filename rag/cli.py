@@ -370,20 +370,27 @@ def bench_stores(
     report: Annotated[Path, typer.Option("--report", help="Markdown report to write")] = Path(
         "eval/STORES.md"
     ),
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Ask only the first N questions of a set")
+    ] = None,
 ) -> None:
     """Compare the local and the Milvus store: recall@5, answer_hit, ask p50, build time."""
     import shlex
 
-    from rag.bench.stores import run_store_bench, stores_report
+    from rag.bench.stores import StoreRow, run_store_bench, stores_report
+
+    command = ("rag bench-stores " + " ".join(shlex.quote(a) for a in sys.argv[2:])).strip()
+
+    def write(rows: list[StoreRow]) -> None:
+        report.write_text(stores_report(rows, command), encoding="utf-8")
 
     try:
         rows = run_store_bench(
-            _settings(), questions, cmrc, root, lambda s: typer.echo(s, err=True)
+            _settings(), questions, cmrc, root, lambda s: typer.echo(s, err=True), limit, write
         )
     except RagError as exc:
         raise _fail(str(exc)) from None
-    command = "rag bench-stores " + " ".join(shlex.quote(a) for a in sys.argv[2:])
-    report.write_text(stores_report(rows, command.strip()), encoding="utf-8")
+    write(rows)
     typer.echo(report.read_text(encoding="utf-8"))
 
 
