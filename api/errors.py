@@ -27,6 +27,7 @@ from rag.errors import (
     InvalidQueryError,
     RagError,
     UnsupportedDocumentError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger("api")
@@ -41,6 +42,7 @@ DOMAIN_ERRORS: tuple[tuple[type[RagError], int, str], ...] = (
     (IndexCorruptError, 503, "index_unavailable"),
     (IndexMismatchError, 503, "index_unavailable"),
     (EmbedderError, 503, "embedder_unavailable"),
+    (StoreUnavailableError, 503, "store_unavailable"),
 )
 # A RagError the table does not know is still the caller's input or the server's state, never a
 # bug (see rag.errors); e.g. mode "llm" on a server without an LLM configured.

@@ -357,6 +357,45 @@ def bench_scale(
     typer.echo(report.read_text(encoding="utf-8"))
 
 
+@app.command("bench-stores")
+@_closing
+def bench_stores(
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL)")] = Path(
+        "eval/questions.jsonl"
+    ),
+    cmrc: Annotated[
+        Path | None, typer.Option("--cmrc", help="CMRC 2018 SQuAD-style file, run open-domain")
+    ] = None,
+    root: Annotated[
+        Path, typer.Option("--index-dir", help="Where the benchmark builds its indexes")
+    ] = Path("index/stores"),
+    report: Annotated[Path, typer.Option("--report", help="Markdown report to write")] = Path(
+        "eval/STORES.md"
+    ),
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Ask only the first N questions of a set")
+    ] = None,
+) -> None:
+    """Compare the local and the Milvus store: recall@5, answer_hit, ask p50, build time."""
+    import shlex
+
+    from rag.bench.stores import StoreRow, run_store_bench, stores_report
+
+    command = ("rag bench-stores " + " ".join(shlex.quote(a) for a in sys.argv[2:])).strip()
+
+    def write(rows: list[StoreRow]) -> None:
+        report.write_text(stores_report(rows, command), encoding="utf-8")
+
+    try:
+        rows = run_store_bench(
+            _settings(), questions, cmrc, root, lambda s: typer.echo(s, err=True), limit, write
+        )
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    write(rows)
+    typer.echo(report.read_text(encoding="utf-8"))
+
+
 def _mode(name: str) -> Mode:
     return name  # type: ignore[return-value]  # validated by the caller
 

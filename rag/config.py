@@ -10,6 +10,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Fusion = Literal["rrf", "weighted"]
+StoreKind = Literal["local", "milvus"]
+Consistency = Literal["Strong", "Bounded", "Session", "Eventually"]
 
 
 class Settings(BaseSettings):
@@ -21,6 +23,13 @@ class Settings(BaseSettings):
     corpus: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("seeds")])
     embedder: str = "e5-small"
     embed_batch_size: int = Field(default=16, ge=1, le=512)
+
+    store: StoreKind = "local"
+    milvus_uri: str | None = None  # default: <index_dir>/milvus.db (Milvus Lite)
+    milvus_token: str | None = None
+    milvus_collection: str = Field(default="rag_zh", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    milvus_consistency: Consistency = "Strong"
+    milvus_timeout: float = Field(default=10.0, gt=0)
 
     chunk_size: int = Field(default=200, ge=20, le=4000)
     chunk_overlap: int = Field(default=1, ge=0, le=5)

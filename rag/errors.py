@@ -39,3 +39,7 @@ class DocumentLoadError(CorpusError):
 
 class UnsupportedDocumentError(DocumentLoadError):
     """A file's format is not one the loaders read (or needs an extra that is not installed)."""
+
+
+class StoreUnavailableError(RagError):
+    """The configured store (a Milvus server or file) cannot be reached or refused access."""

@@ -85,7 +85,7 @@ def hash_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def copy_index(source: Path, target: Path) -> Path:
     """A private copy of a closed index (copy-on-write for the tests that change it)."""
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(".lock", "LOCK"))
     return target
 
 
@@ -96,6 +96,42 @@ def hash_engine(hash_settings: Settings, hash_index_dir: Path):  # type: ignore[
 
     copy_index(hash_index_dir, hash_settings.index_dir)
     return RagEngine(hash_settings, embedder=HashEmbedder())
+
+
+@pytest.fixture(scope="session")
+def hash_milvus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed index built once per session in Milvus Lite (``<dir>/milvus.db``), hash
+    embedder; each test gets its own copy through ``hash_milvus_engine``."""
+    pytest.importorskip("pymilvus")
+    from rag.engine import RagEngine
+
+    index_dir = tmp_path_factory.mktemp("hash-milvus") / "index"
+    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash", store="milvus")
+    engine = RagEngine(settings, embedder=HashEmbedder())
+    engine.build()
+    engine.close()
+    release_milvus_lite(index_dir)
+    return index_dir
+
+
+def release_milvus_lite(index_dir: Path) -> None:
+    """Stop this process's Milvus Lite server for ``index_dir`` (it holds the file's lock)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(str(index_dir / "milvus.db"))
+
+
+@pytest.fixture
+def hash_milvus_engine(tmp_path: Path, hash_milvus_dir: Path):  # type: ignore[no-untyped-def]
+    """Like ``hash_engine``, over a private copy of the Milvus Lite seed index."""
+    from rag.engine import RagEngine
+
+    index_dir = copy_index(hash_milvus_dir, tmp_path / "milvus-index")
+    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash", store="milvus")
+    engine = RagEngine(settings, embedder=HashEmbedder())
+    yield engine
+    engine.close()
+    release_milvus_lite(index_dir)
 
 
 @pytest.fixture(scope="session")

