@@ -63,6 +63,8 @@ class BatchingEmbedder:
 
     def __getattr__(self, attr: str) -> Any:
         # the rest of the inner embedder (count_tokens, format...) shows through unchanged
+        if attr == "inner":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(attr)
         return getattr(self.inner, attr)
 
     def embed_query(self, text: str) -> np.ndarray:
