@@ -160,12 +160,14 @@ def compare_backends(
         for n in names if r % 2 == 0 else names[::-1]:
             seconds = time_passages(models[n], texts, settings.embed_batch_size)
             runs[n].passage_rounds.append(tokens / seconds)
+            say(f"  {n}: round {r + 1}, {tokens / seconds:.0f} tokens/s")
     say(f"backends: {len(questions)} bare query embeddings each, alternating per question")
     for i, q in enumerate(dict.fromkeys(normalize(q.question) for q in questions)):
         for n in names if i % 2 == 0 else names[::-1]:
             started = time.perf_counter()
             models[n].embed_query(q)
             runs[n].query_ms.append((time.perf_counter() - started) * 1000)
+    say("  query p50 ms: " + ", ".join(f"{n} {runs[n].query_p50_ms:.2f}" for n in names))
     sets: list[tuple[str, Settings, Sequence[Question], Relevance]] = []
     for n in names:
         seed = settings.model_copy(
@@ -186,13 +188,17 @@ def compare_backends(
         say(f"backends: {s.embedder} on {set_name}: index and {len(qs)} questions")
         engine, _ = build_engine(s, s.corpus, embedder=models[s.embedder])
         system = EngineSystem("hybrid", RagEngine(s, embedder=engine.embedder), "hybrid", answer_k)
-        runs[s.embedder].quality[set_name] = run_system(system, qs, 10, relevant)
+        outcomes = run_system(system, qs, 10, relevant)
+        runs[s.embedder].quality[set_name] = outcomes
+        got = score(outcomes)
+        say(f"  recall@5 {got.recall.get(5)}, answer_hit {got.answer_hit}")
     if http:
         for level in HTTP_LEVELS:
             for n in names if level % 2 == 0 else names[::-1]:
                 index_dir = index_root / "backends" / n / "seeds"
                 say(f"backends: /search at concurrency {level} on {n}")
-                runs[n].http[level] = _http(index_dir, n, questions, level)
+                lv = runs[n].http[level] = _http(index_dir, n, questions, level)
+                say(f"  p50 {lv['p50_ms']} ms, p95 {lv['p95_ms']} ms, {lv['throughput_rps']} req/s")
     return BackendComparison(runs[names[0]], runs[names[1]], tokens, len(texts))
 
 
