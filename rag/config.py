@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     corpus: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("seeds")])
     embedder: str = "e5-small"
     embed_batch_size: int = Field(default=16, ge=1, le=512)
+    # How long the query micro-batcher lingers for more queries once they arrive together
+    # (a lone query never waits); with 0 it still batches the queries that queued meanwhile.
+    query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=100.0)
 
     store: StoreKind = "local"
     milvus_uri: str | None = None  # default: <index_dir>/milvus.db (Milvus Lite)

@@ -21,6 +21,7 @@ from rag.answer.reader.reader import ExtractiveAnswerer
 from rag.answer.types import Answer, Answerer, AnswerMode, StreamEvent
 from rag.config import Settings
 from rag.errors import CorpusError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
+from rag.index.batching import batched
 from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from rag.index.factory import open_store, remove_store
 from rag.index.indexing import BuildReport, ProgressFactory, prepare
@@ -68,7 +69,7 @@ class RagEngine:
     ) -> None:
         self.settings = settings
         self.index_dir = Path(settings.index_dir)
-        self.embedder = embedder or make_embedder(settings.embedder)
+        self.embedder = embedder or batched(make_embedder(settings.embedder), settings)
         self.params = IndexParams(
             embedder=self.embedder.name,
             dim=self.embedder.dim,

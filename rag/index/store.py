@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.errors import IndexMismatchError
+from rag.index.embeddings import vector_space
 from rag.index.lexical import BM25Params
 from rag.ingest.chunking import Chunk, ChunkParams
 from rag.ingest.documents import Article
@@ -45,10 +46,16 @@ class IndexParams:
 
     def check(self, configured: IndexParams, where: str) -> None:
         """Raise a one-line :class:`IndexMismatchError` when ``configured`` cannot read this."""
-        if (self.embedder, self.dim) != (configured.embedder, configured.dim):
+        # backends shown to give interchangeable vectors share a space and read each other's
+        stored_space, configured_space = (
+            vector_space(self.embedder),
+            vector_space(configured.embedder),
+        )
+        if (stored_space, self.dim) != (configured_space, configured.dim):
             raise IndexMismatchError(
-                f"index in {where} was built with embedder {self.embedder} ({self.dim}-dim) "
-                f"but the configured embedder is {configured.embedder} ({configured.dim}-dim); "
+                f"index in {where} was built with embedder {self.embedder} ({self.dim}-dim, "
+                f"vector space {stored_space}) but the configured embedder is "
+                f"{configured.embedder} ({configured.dim}-dim, vector space {configured_space}); "
                 "rebuild with `rag index --rebuild` or set RAG_EMBEDDER to match"
             )
         if self.chunking != configured.chunking:

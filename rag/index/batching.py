@@ -1,0 +1,120 @@
+"""Micro-batching of query embeddings: concurrent ``embed_query`` calls share one model call.
+
+A server thread that asks for a query vector hands its text to one worker thread and sleeps
+on a condition variable. The worker takes every text waiting, and while queries are arriving
+together (the previous batch held more than one) lingers up to ``wait_ms`` for more, then
+embeds them in one batch call and wakes each caller with its own row, or with the batch's
+exception. A lone query is embedded at once, so concurrency 1 pays no wait; under load a
+batch of 32 short queries costs little more than one, so throughput rises with concurrency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.index.embeddings import Embedder
+
+DEFAULT_MAX_BATCH = 32
+
+
+@dataclass
+class _Request:
+    text: str
+    done: threading.Event = field(default_factory=threading.Event)
+    vector: np.ndarray | None = None
+    error: BaseException | None = None
+
+
+def batch_query_fn(embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
+    """The embedder's own batch call for queries, or one call per text when it has none."""
+    many = getattr(embedder, "embed_queries", None)
+    if many is not None:
+        return many
+    return lambda texts: np.stack([embedder.embed_query(t) for t in texts])
+
+
+class BatchingEmbedder:
+    """Wraps an :class:`Embedder`; same name, dimension and vectors, batched queries."""
+
+    def __init__(
+        self, inner: Embedder, wait_ms: float = 2.0, max_batch: int = DEFAULT_MAX_BATCH
+    ) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.wait_s = max(wait_ms, 0.0) / 1000.0
+        self.max_batch = max(max_batch, 1)
+        self._embed_many = batch_query_fn(inner)
+        self._queue: list[_Request] = []
+        self._cond = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._busy = False  # the last batch had company: arrivals are overlapping
+        self.batches = 0  # model calls made, for tests and metrics
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+    def __getattr__(self, attr: str) -> Any:
+        # the rest of the inner embedder (count_tokens, format...) shows through unchanged
+        if attr == "inner":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(attr)
+        return getattr(self.inner, attr)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        req = _Request(text)
+        with self._cond:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(
+                    target=self._serve, name="query-batcher", daemon=True
+                )
+                self._worker.start()
+            self._queue.append(req)
+            self._cond.notify_all()
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
+        assert req.vector is not None
+        return req.vector
+
+    def _take(self) -> list[_Request]:
+        """Block until a query waits; then collect a batch (lingering only under load)."""
+        with self._cond:
+            while not self._queue:
+                self._cond.wait()
+            if self._busy and self.wait_s:
+                deadline = time.monotonic() + self.wait_s
+                while len(self._queue) < self.max_batch:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            return batch
+
+    def _serve(self) -> None:
+        while True:
+            batch = self._take()
+            try:
+                vectors = self._embed_many([r.text for r in batch])
+                for req, vec in zip(batch, vectors, strict=True):
+                    req.vector = np.asarray(vec, dtype=np.float32)
+            except BaseException as exc:  # each caller re-raises it in its own thread
+                for req in batch:
+                    req.error = exc
+            self.batches += 1
+            with self._cond:
+                self._busy = len(batch) > 1 or bool(self._queue)
+            for req in batch:
+                req.done.set()
+
+
+def batched(embedder: Embedder, settings: Settings) -> BatchingEmbedder:
+    """``embedder`` behind a :class:`BatchingEmbedder` with the configured linger."""
+    return BatchingEmbedder(embedder, settings.query_batch_wait_ms)

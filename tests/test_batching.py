@@ -1,0 +1,125 @@
+"""The query micro-batcher: concurrent callers share model calls, each gets its own vector."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.index.batching import BatchingEmbedder
+from rag.index.embeddings import HashEmbedder
+
+
+class SlowEmbedder(HashEmbedder):
+    """A hash embedder whose batch call takes a while and records each batch."""
+
+    def __init__(self, delay: float = 0.02) -> None:
+        super().__init__()
+        self.delay = delay
+        self.calls: list[list[str]] = []
+        self.lock = threading.Lock()
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            self.calls.append(list(texts))
+        time.sleep(self.delay)
+        if "boom" in texts:
+            raise ValueError("model failed")
+        return np.stack([self.embed_query(t) for t in texts])
+
+
+def _call_all(batcher: BatchingEmbedder, texts: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    start = threading.Barrier(len(texts))
+
+    def one(text: str) -> None:
+        start.wait()
+        try:
+            out[text] = batcher.embed_query(text)
+        except Exception as exc:
+            out[text] = exc
+
+    threads = [threading.Thread(target=one, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    return out
+
+
+def test_concurrent_queries_share_batches_and_get_their_own_vectors() -> None:
+    inner = SlowEmbedder()
+    batcher = BatchingEmbedder(inner, wait_ms=5)
+    texts = [f"问题{i}" for i in range(32)]
+    got = _call_all(batcher, texts)
+    for text in texts:
+        np.testing.assert_array_equal(got[text], inner.embed_query(text))
+    assert len(inner.calls) < len(texts) / 2  # batched, not one call each
+    assert sum(len(c) for c in inner.calls) == len(texts)
+
+
+def test_lone_query_does_not_wait() -> None:
+    batcher = BatchingEmbedder(SlowEmbedder(delay=0), wait_ms=2000)
+    batcher.embed_query("热身")
+    started = time.perf_counter()
+    batcher.embed_query("一个问题")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_wait_under_load_is_bounded_and_collects_stragglers() -> None:
+    inner = SlowEmbedder(delay=0.3)
+    batcher = BatchingEmbedder(inner, wait_ms=300)
+    lead = threading.Thread(target=batcher.embed_query, args=("甲",))
+    lead.start()
+    time.sleep(0.1)
+    _call_all(batcher, ["乙", "戊"])  # queued together behind 甲: the batcher now lingers
+    lead.join(5)
+    assert sorted(inner.calls[-1]) == sorted(["乙", "戊"])
+    inner.delay = 0
+    calls_before = len(inner.calls)
+    got: list[np.ndarray] = []
+    first = threading.Thread(target=lambda: got.append(batcher.embed_query("丙")))
+    started = time.perf_counter()
+    first.start()
+    time.sleep(0.05)
+    got.append(batcher.embed_query("丁"))
+    first.join(5)
+    elapsed = time.perf_counter() - started
+    assert len(got) == 2
+    assert inner.calls[calls_before:] == [["丙", "丁"]]  # the straggler joined the batch
+    assert elapsed < 0.3 + 2.0  # the linger is bounded (slack for a loaded machine)
+
+
+def test_errors_reach_every_caller_of_the_batch_and_the_worker_survives() -> None:
+    inner = SlowEmbedder(delay=0.05)
+    batcher = BatchingEmbedder(inner, wait_ms=20)
+    got = _call_all(batcher, ["boom", "a", "b", "c"])
+    failed = [t for t, v in got.items() if isinstance(v, ValueError)]
+    assert "boom" in failed
+    for call in inner.calls:
+        if "boom" in call:
+            assert set(call) <= set(failed)
+    np.testing.assert_array_equal(batcher.embed_query("之后"), inner.embed_query("之后"))
+
+
+def test_batcher_shows_the_inner_embedder_through() -> None:
+    inner = HashEmbedder()
+    batcher = BatchingEmbedder(inner, wait_ms=0)
+    assert (batcher.name, batcher.dim) == ("hash", inner.dim)
+    np.testing.assert_array_equal(batcher.embed_passages(["一"]), inner.embed_passages(["一"]))
+    np.testing.assert_array_equal(batcher.embed_query("二"), inner.embed_query("二"))
+    with pytest.raises(AttributeError):
+        _ = batcher.count_tokens  # HashEmbedder counts no tokens
+
+
+def test_engine_serves_queries_through_the_batcher(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rag.engine import RagEngine
+
+    settings = Settings(index_dir=tmp_path / "i", embedder="hash", query_batch_wait_ms=3)
+    engine = RagEngine(settings)
+    assert isinstance(engine.embedder, BatchingEmbedder)
+    assert engine.embedder.wait_s == pytest.approx(0.003)
