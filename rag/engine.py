@@ -24,7 +24,7 @@ from rag.errors import CorpusError, DocumentNotFoundError, IndexNotFoundError, I
 from rag.index.batching import batched
 from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
 from rag.index.factory import open_store, remove_store
-from rag.index.indexing import BuildReport, ProgressFactory, prepare
+from rag.index.indexing import BuildReport, Prepared, ProgressFactory, prepare
 from rag.index.local import CACHE_FILE
 from rag.index.store import IndexParams, Store
 from rag.ingest.chunking import ChunkParams
@@ -177,15 +177,7 @@ class RagEngine:
             if not stored and not any(a.paragraphs for a in articles):
                 shown = ", ".join(str(p) for p in paths)
                 raise CorpusError(f"corpus is empty: no text found in {shown}")
-            prepared = prepare(
-                articles,
-                self.params.chunking,
-                self.embedder,
-                self._embedding_cache(),
-                self.settings.embed_batch_size,
-                progress,
-                origins,
-            )
+            prepared = self._prepare(articles, origins, progress)
             if rebuild:  # only now: a corpus that fails to load leaves the old index
                 self._drop_store()
             store = self._writable()
@@ -411,7 +403,19 @@ class RagEngine:
         origins: dict[str, tuple[str, str]],
         progress: ProgressFactory | None,
     ) -> None:
-        prepared = prepare(
+        prepared = self._prepare(articles, origins, progress)
+        with self._write_lock:
+            self._writable().write(prepared.documents, remove)
+        self._maybe_compact()
+
+    def _prepare(
+        self,
+        articles: list[Article],
+        origins: dict[str, tuple[str, str]],
+        progress: ProgressFactory | None,
+    ) -> Prepared:
+        """Chunk, tokenise and embed (through the cache) what a write will store."""
+        return prepare(
             articles,
             self.params.chunking,
             self.embedder,
@@ -420,9 +424,6 @@ class RagEngine:
             progress,
             origins,
         )
-        with self._write_lock:
-            self._writable().write(prepared.documents, remove)
-        self._maybe_compact()
 
     def _maybe_compact(self) -> None:
         """Compact in the background once enough writes have piled up; one at a time."""
