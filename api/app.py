@@ -85,9 +85,13 @@ def create_app(settings: Settings | None = None, engine: RagEngine | None = None
     return app
 
 
+# Any question does: it only has to run every stage once (no corpus's wording needed).
+WARM_UP_QUESTION = "这里讲了什么？"
+
+
 def open_engine(settings: Settings, engine: RagEngine | None = None) -> RagEngine:
     """Load the index and answer one question, so no request pays for loading the model,
     the tokenizer's dictionary or the answerer's tables (never the LLM: extractive mode)."""
     engine = engine or RagEngine(settings)
-    engine.ask("光谷瞪羚企业累计达到多少家？", 1, mode="extractive")
+    engine.ask(WARM_UP_QUESTION, 1, mode="extractive")
     return engine
