@@ -68,7 +68,7 @@ _AFTER_NAME = (
 )
 PERSON = re.compile(rf"{_ROLE}([{HAN}]{{2,3}}?)(?={_AFTER_NAME})")
 _ROLE_ANY = re.compile(_ROLE)
-# Photo credits: "…现场。李剑锋摄", "新华社记者 郎兵兵摄", "视觉中国供图".
+# Photo credits: "…现场。王某摄", "本报记者 张某摄", "某图片社供图".
 PHOTOGRAPHER = re.compile(rf"(?:记者\s*)?([{HAN}]{{2,4}})摄$")
 PROVIDER = re.compile(rf"[。\s]([{HAN}]{{2,10}}?)供图$")
 ORG_SUFFIX = re.compile(
@@ -93,7 +93,7 @@ _PLACE_CONTEXT = re.compile(
 @dataclass(frozen=True, slots=True)
 class Span:
     """A candidate answer inside a sentence; ``roles`` are the titles before a name
-    ("国家纳米智造产业创新中心董事长、广纳院副院长柴剑宇": 董事长 and 副院长)."""
+    ("某产业创新中心董事长、某研究院副院长李某": 董事长 and 副院长)."""
 
     start: int
     end: int
@@ -165,7 +165,7 @@ def roles_before(text: str, start: int) -> tuple[str, ...]:
 
 
 def agent_spans(text: str) -> list[Span]:
-    """Who did something, in a passive frame: "由北极芯发布", "由深圳医学科学院牵头建设"."""
+    """Who did something, in a passive frame: "由某公司发布", "由某研究院牵头建设"."""
     return [Span(m.start(1), m.end(1), m.group(1), "agent") for m in AGENT.finditer(text)]
 
 
