@@ -36,6 +36,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_up(
+    process: subprocess.Popen[bytes], client: httpx.Client, log: Path, seconds: float = 180
+) -> None:
+    """Return once ``/healthz`` answers 200; fail with the server's log if it exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert process.poll() is None, log.read_text(encoding="utf-8")
+        assert time.monotonic() < deadline, "server not up in time"
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+
+
 @contextmanager
 def live_server(index_dir: Path, log: Path, token: str | None = TOKEN) -> Iterator[LiveServer]:
     """``rag serve`` over ``index_dir`` until the block ends; with ``token``, every route needs it."""
@@ -51,15 +66,7 @@ def live_server(index_dir: Path, log: Path, token: str | None = TOKEN) -> Iterat
     server = LiveServer(f"http://127.0.0.1:{port}", token, log)
     try:
         with server.client() as client:
-            deadline = time.monotonic() + 180
-            while True:
-                assert process.poll() is None, log.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "server not up in time"
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+            wait_until_up(process, client, log)
         yield server
     finally:
         process.send_signal(signal.SIGTERM)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +19,7 @@ from rag.cli import app as cli_app
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
+from tests.live_server import free_port, wait_until_up
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DOC = {
@@ -29,12 +28,6 @@ DOC = {
     "text": "苏州工业园区发布了独角兽企业培育计划，首批入选企业共十二家。\n\n"
     "该计划由园区科技创新委员会牵头实施。",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -53,15 +46,7 @@ def rag_serve(index_dir: Path, log: Path, **env: str) -> Iterator[httpx.Client]:
         )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            deadline = time.monotonic() + 180
-            while True:
-                assert process.poll() is None, log.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "server not up in time"
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            wait_until_up(process, client, log)
             yield client
     finally:
         process.send_signal(signal.SIGTERM)

@@ -19,7 +19,8 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
 from tests.conftest import ROOT, SEEDS, copy_index
-from tests.test_api_serve import free_port, rag_serve
+from tests.live_server import free_port, wait_until_up
+from tests.test_api_serve import rag_serve
 
 HASH = {"RAG_EMBEDDER": "hash"}
 SERVE = [sys.executable, "-m", "rag.cli", "serve"]
@@ -38,15 +39,8 @@ def _start(index_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], httpx.C
             cwd=ROOT,
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, log.read_text(encoding="utf-8")
-        assert time.monotonic() < deadline, "server not up in time"
-        try:
-            if client.get("/healthz").status_code == 200:
-                return process, client
-        except httpx.TransportError:
-            time.sleep(0.05)
+    wait_until_up(process, client, log, seconds=120)
+    return process, client
 
 
 def _document(n: int) -> dict[str, str]:
