@@ -279,6 +279,10 @@ def eval_(
     cmrc: Annotated[
         Path | None, typer.Option("--cmrc", help="CMRC 2018 SQuAD-style file, run open-domain")
     ] = None,
+    fresh: Annotated[
+        Path | None,
+        typer.Option("--fresh", help="Held-out set: a directory with docs/ and questions.jsonl"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     report: Annotated[
         Path, typer.Option("--report", help="Markdown report to write (PNG figures beside it)")
@@ -318,6 +322,7 @@ def eval_(
         questions=questions,
         index_root=index_dir,
         cmrc=cmrc,
+        fresh=fresh,
         report=None if no_report else report,
         sweep=sweep,
         http=http,
@@ -335,6 +340,45 @@ def eval_(
         _print_json(result.to_json())
     else:
         typer.echo(console_summary(result))
+
+
+@app.command("fit-reader")
+@_closing
+def fit_reader_(
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL)")] = Path(
+        "eval/questions.jsonl"
+    ),
+    cmrc: Annotated[
+        Path | None, typer.Option("--cmrc", help="CMRC 2018 SQuAD-style file (its train part)")
+    ] = Path("eval/data/cmrc2018_trial.json"),
+    index_dir: Annotated[
+        Path, typer.Option("--index-dir", help="Where the benchmark builds its own indexes")
+    ] = Path("index/eval"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Model file to write (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Fit the reader's scorer and abstention on the train parts of the benchmarks."""
+    from rag.bench import missing_extra
+
+    missing = missing_extra()
+    if missing:
+        raise _fail(
+            f"rag fit-reader needs the benchmark extra ({missing} is not installed): "
+            "pip install 'rag-zh[bench]'"
+        )
+    from rag.answer.reader.model import shipped_path
+    from rag.bench.fit_reader import fit_reader
+
+    try:
+        report = fit_reader(_settings(), questions, cmrc, index_dir)
+    except RagError as exc:
+        raise _fail(str(exc)) from None
+    target = out or shipped_path()
+    report.model.save(target)
+    for line in report.lines:
+        typer.echo(line)
+    typer.echo(f"model written to {target}", err=True)
 
 
 @app.command("bench-scale")

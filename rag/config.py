@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     candidates: int = Field(default=50, ge=1, le=1000)
 
     max_question_chars: int = Field(default=1000, ge=1)
-    abstain_threshold: float = Field(default=0.3, ge=0.0, le=1.0)
+    # P(answer is right) below which the reader abstains; None: the threshold fitted with it
+    abstain_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
 
     api_token: str | None = None
     api_token_reads: bool = False

@@ -11,6 +11,7 @@ BENCH_MODULES = (
     "langchain_community",
     "langchain_text_splitters",
     "rank_bm25",
+    "sklearn",
 )
 
 

@@ -11,7 +11,9 @@ from typing import Literal, cast, get_args
 from rag.errors import RagError
 from rag.ingest.documents import Article
 
-QuestionType = Literal["fact", "paraphrase", "traditional", "english", "unanswerable", "cmrc"]
+QuestionType = Literal[
+    "fact", "paraphrase", "traditional", "english", "unanswerable", "cmrc", "list", "reason"
+]
 SEED_TYPES: tuple[QuestionType, ...] = (
     "fact",
     "paraphrase",
@@ -41,6 +43,7 @@ class Question:
     doc_id: str | None
     type: QuestionType
     near_miss: bool = False
+    items: tuple[str, ...] = ()  # list questions: every item a complete answer names
 
     @property
     def answerable(self) -> bool:
@@ -84,7 +87,10 @@ def _parse(line: str, where: str) -> Question:
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise QuestionSetError(f'{where}: missing "question"')
-    doc_id = record.get("doc_id")
+    doc_id = record.get("doc_id", record.get("doc"))
+    items = record.get("items", [])
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise QuestionSetError(f'{where}: "items" must be a list of strings')
     return Question(
         id=str(record.get("id", where)),
         question=question,
@@ -93,6 +99,7 @@ def _parse(line: str, where: str) -> Question:
         doc_id=str(doc_id) if doc_id is not None else None,
         type=cast(QuestionType, qtype),
         near_miss=bool(record.get("near_miss", False)),
+        items=tuple(items),
     )
 
 

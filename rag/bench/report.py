@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rag.bench.held_out import held_out_section
 from rag.bench.llm_section import llm_section
 from rag.bench.markdown import fmt, table
 from rag.bench.metrics import Scores, contains_answer, percentile
@@ -74,15 +75,23 @@ def write_report(result: EvalResult, path: Path) -> Path:
         ),
         *_latency_note(result),
     ]
+    if result.parts:
+        out += held_out_section(result.parts)
     out += _comparison_section(
-        "Seed question set", result.seeds, figure["seeds_recall"].name, "answer_hit"
+        "Seed question set (all questions: train and held-out)",
+        result.seeds,
+        figure["seeds_recall"].name,
+        "answer_hit",
     )
     out += [f"![latency]({figure['latency'].name})", ""]
     out += _by_type(result.seeds)
     out += _misses(result.seeds)
     if result.cmrc:
         out += _comparison_section(
-            "CMRC 2018 trial, open domain", result.cmrc, figure["cmrc_recall"].name, "containment"
+            "CMRC 2018 trial, open domain (all: train and held-out)",
+            result.cmrc,
+            figure["cmrc_recall"].name,
+            "containment",
         )
     out += llm_section(result)
     out += speed_section(result)

@@ -12,6 +12,7 @@ from typing import Any
 from rag.bench.backends import BackendComparison, compare_backends
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.environment import Environment, describe, load_average
+from rag.bench.held_out import PartScores, part_scores, run_fresh
 from rag.bench.metrics import Outcome, Scores, score, score_by_type
 from rag.bench.peer import LangChainPeer
 from rag.bench.questions import Question, QuestionSetError, check_questions, load_questions
@@ -57,6 +58,7 @@ class EvalOptions:
     questions: Path = Path("eval/questions.jsonl")
     index_root: Path = Path("index/eval")
     cmrc: Path | None = None
+    fresh: Path | None = None  # eval/fresh: documents and questions held out whole
     report: Path | None = Path("eval/REPORT.md")
     sweep: bool = False
     http: bool = True
@@ -71,6 +73,8 @@ class EvalOptions:
         args += ["--index-dir", str(self.index_root)]
         if self.cmrc:
             args += ["--cmrc", str(self.cmrc)]
+        if self.fresh:
+            args += ["--fresh", str(self.fresh)]
         args += ["--report", str(self.report)] if self.report else ["--no-report"]
         args += ["--sweep"] if self.sweep else []
         args += [] if self.http else ["--no-http"]
@@ -117,6 +121,8 @@ class EvalResult:
     search_model_ms: list[float] = field(default_factory=list)  # the bare model, paired with it
     cli_ask_seconds: list[float] = field(default_factory=list)  # `rag ask` on a built index
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    parts: list[PartScores] = field(default_factory=list)  # train / held-out answer figures
+    fresh: list[Outcome] = field(default_factory=list)  # the fresh set's outcomes (held out)
 
     def to_json(self) -> dict[str, Any]:
         from rag.bench.summary import result_json
@@ -148,6 +154,16 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     cmrc = None
     if options.cmrc:
         cmrc = run_cmrc(options, settings, say)
+    parts = part_scores("seeds", seeds.systems["hybrid"].outcomes)
+    if cmrc:
+        parts += part_scores("cmrc", cmrc.systems["hybrid"].outcomes)
+    if options.fresh:
+        fresh = run_fresh(
+            settings, options.fresh, options.index_root, engine.embedder, options.answer_k, say
+        )
+        parts += part_scores("fresh", fresh)
+    else:
+        fresh = []
     say("seeds: timing in-process searches and `rag ask` on the built index")
     search_model_ms, search_ms = time_searches(
         RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]
@@ -188,6 +204,8 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         search_model_ms=search_model_ms,
         cli_ask_seconds=cli_ask,
         load_average_end=load_average(),
+        parts=parts,
+        fresh=fresh,
     )
 
 

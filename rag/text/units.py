@@ -39,3 +39,16 @@ def unit_class(unit: str | None) -> str | None:
     if unit is None:
         return None
     return _CLASS_OF.get(unit, unit)
+
+
+def english_units() -> tuple[dict[str, str], dict[str, str]]:
+    """``(count stems, measure words)`` from ``data/units_en.tsv``, each mapped to a unit."""
+    counts: dict[str, str] = {}
+    measures: dict[str, str] = {}
+    text = resources.files("rag.text").joinpath("data/units_en.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        stem, unit, kind = line.split("\t")
+        (measures if kind == "measure" else counts)[stem] = unit
+    return counts, measures

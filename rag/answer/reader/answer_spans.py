@@ -36,19 +36,16 @@ NUMBER = re.compile(
     rf"(?:[-—至到~]{_DIGITS}{_MULT}?{_UNIT})?"
     rf"|{_PREFIX}?{_DIGITS}{_MULT}?{_SUFFIX}?(?:[-—至到~]{_DIGITS}{_MULT}?{_SUFFIX}?{_UNIT}?)?"
 )
-# The numerals of era years, centuries and ages ("大历十四年", "二十世纪", "九岁").
+# The numerals of centuries ("二十世纪").
 _CN_DIGITS = "〇零" + HAN_ONE_TO_NINE + "十百"
-# Calendar dates, and times that are not: a decade (first, or "1990年代" reads as a year), an
-# era year ("大历十四年", "承光元年"), a century, an age ("九岁时"), a period ("孔雀王朝时期").
+# Calendar dates, and times that are not: a decade (first, or "1990年代" reads as a year),
+# a century.
 DATE = re.compile(
     r"\d{2,4}年代(?:初|末|中期|后期)?"
     r"|(?:公元前?\d{1,4}|\d{4}|今|去|明|前)年(?:\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?|底|初"
     r"|上半年|下半年|[一二三四]季度|第[一二三四]季度)?"
     r"|\d{1,2}月(?:\d{1,2}日|上旬|中旬|下旬|底|初|中)?"
-    rf"|[{HAN}]{{2}}(?:元|[{_CN_DIGITS}]{{1,3}})年"
     rf"|(?:\d{{1,2}}|[{_CN_DIGITS}]{{1,3}})世纪(?:[\d{_CN_DIGITS}]+年代)?(?:初|末|中叶|中期|上半叶|下半叶)?"
-    rf"|(?:\d{{1,3}}|[{_CN_DIGITS}]{{1,3}})岁(?:时|那年|起|开始)?"
-    rf"|[{HAN}]{{2,6}}(?:时期|年间|时代|末年|初年)"
 )
 # Titles and roles written before a person's name, from data/roles.txt.
 ROLES = [
@@ -67,10 +64,9 @@ _AFTER_NAME = (
     rf"{_PUNCT_AFTER_NAME}|$)"
 )
 PERSON = re.compile(rf"{_ROLE}([{HAN}]{{2,3}}?)(?={_AFTER_NAME})")
+# A transliterated name: parts joined by an interpunct ("某某·某某某").
+FOREIGN_NAME = re.compile(rf"[{HAN}]{{1,6}}(?:[·・•][{HAN}]{{1,8}}?)+(?={_AFTER_NAME})")
 _ROLE_ANY = re.compile(_ROLE)
-# Photo credits: "…现场。王某摄", "本报记者 张某摄", "某图片社供图".
-PHOTOGRAPHER = re.compile(rf"(?:记者\s*)?([{HAN}]{{2,4}})摄$")
-PROVIDER = re.compile(rf"[。\s]([{HAN}]{{2,10}}?)供图$")
 ORG_SUFFIX = re.compile(
     r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|研究院|研究所|研究中心|实验室|大学|学院|医院|银行|"
     r"基金|协会|委员会|管理局|管委会|厅|中心|科学院|工作站|监测站)"
@@ -78,7 +74,7 @@ ORG_SUFFIX = re.compile(
 # An organisation's name runs back from its suffix to punctuation, a quote or a conjunction.
 _ORG_BREAK = set(CLAUSE_END + STOPS + '“”"《》 和与及或')
 _ORG_LEAD = re.compile(
-    r"^(?:由|是|为|在|从|向|对|被|将|经|据|其|该|此|依托|联合|通过|以|与|和|及|的|到|即|把|让|给|等|近日|日前)+"
+    r"^(?:由|是|为|在|从|向|对|被|将|经|据|其|该|此|依托|联合|通过|以|与|和|及|的|到|即|把|让|给|等|近日|日前|毕业于|来自|隶属于|属于|位于)+"
 )
 AGENT = re.compile(
     rf"(?:由|经)({char_class(PHRASE_BREAK, ENUMERATION_COMMA, '“”由经', negate=True)}{{2,24}}?)(?:牵头|主导|联合|负责|发布|推出|研发|研制|主办|承办|举办|"
@@ -143,19 +139,28 @@ def person_spans(text: str) -> list[Span]:
         Span(m.start(2), m.end(2), m.group(2), "person", roles=roles_before(text, m.start(2)))
         for m in PERSON.finditer(text)
     ]
-    for pattern, role in ((PHOTOGRAPHER, "摄"), (PROVIDER, "供图")):
-        found = pattern.search(text.rstrip())
-        if found:
-            out.append(Span(found.start(1), found.end(1), found.group(1), "person", roles=(role,)))
     out += agent_spans(text)
+    out += [_foreign(text, m) for m in FOREIGN_NAME.finditer(text)]
     taken = {s.text for s in out}
     for word, flag, start in tagged_words(text):
+        if any(s.start <= start < s.end for s in out):
+            continue
         if flag == "nr" and word not in taken and 2 <= len(word) <= 4:
             out.append(
                 Span(start, start + len(word), word, "person", roles=roles_before(text, start))
             )
             taken.add(word)
     return out
+
+
+def _foreign(text: str, m: re.Match[str]) -> Span:
+    """A transliterated name, without the title written right before it ("主编某某·某某")."""
+    start = m.start()
+    for role in _ROLE_ANY.finditer(
+        text, m.start(), text.index("·", m.start()) if "·" in m.group(0) else m.end()
+    ):
+        start = role.end()
+    return Span(start, m.end(), text[start : m.end()], "person", roles=roles_before(text, start))
 
 
 def roles_before(text: str, start: int) -> tuple[str, ...]:
@@ -185,9 +190,6 @@ def org_spans(text: str) -> list[Span]:
     for word, flag, start in tagged_words(text):
         if flag == "nt" and not any(s.start <= start < s.end for s in out):
             out.append(Span(start, start + len(word), word, "org"))
-    credit = PROVIDER.search(text.rstrip())
-    if credit:
-        out.append(Span(credit.start(1), credit.end(1), credit.group(1), "org", roles=("供图",)))
     return out
 
 

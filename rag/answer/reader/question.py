@@ -11,6 +11,8 @@ from rag.answer.reader.question_frame import Frame, frame
 from rag.answer.reader.question_words import (
     DAY,
     EN_TYPES,
+    HOW,
+    LIST,
     QUESTION_WORDS,
     WHY,
     YEAR,
@@ -21,56 +23,14 @@ from rag.text.chars import DECIMAL, has_han
 from rag.text.normalize import normalize
 from rag.text.tokens import in_dictionary, token_spans, tokenize
 from rag.text.units import ASKED_UNITS
+from rag.text.units import english_units as _english_units
 
 # "多少家", "几亿元": the unit a question names explicitly (see data/units.tsv, "asked").
 _ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({'|'.join(map(re.escape, ASKED_UNITS))})")
-_EN_UNITS = {
-    "compan": "家",
-    "enterprise": "家",
-    "firm": "家",
-    "business": "家",
-    "project": "个",
-    "platform": "个",
-    "item": "个",
-    "field": "个",
-    "area": "个",
-    "people": "人",
-    "person": "人",
-    "employee": "人",
-    "worker": "人",
-    "staff": "人",
-    "talent": "人",
-    "yuan": "元",
-    "rmb": "元",
-    "dollar": "美元",
-    "ton": "吨",
-    "square kilomet": "平方公里",
-    "square met": "平方米",
-    "mu": "亩",
-    "vehicle": "辆",
-    "car": "辆",
-    "set": "套",
-    "time": "次",
-    "percent": "%",
-    "percentage": "%",
-    "proportion": "%",
-    "share": "%",
-    "money": "元",
-    "investment": "元",
-    "fund": "元",
-    "output": "元",
-    "revenue": "元",
-    "value": "元",
-}
-# "how tall is …" asks for a length, "how large is …" for an area.
-_EN_MEASURES = {
-    "tall": "厘米",
-    "high": "米",
-    "long": "米",
-    "heavy": "千克",
-    "large": "平方米",
-    "big": "平方米",
-}
+# English words that name what a number counts or measures ("how many companies" → 家), from
+# data/units_en.tsv: a stem and the unit whose class answers it.
+_EN_UNITS, _EN_MEASURES = _english_units()
+_EN_MEASURE = re.compile(rf"how ({'|'.join(map(re.escape, _EN_MEASURES))})\b")
 # Words that imply the unit of a number question even without a measure word.
 _IMPLIED = [
     (
@@ -94,15 +54,6 @@ _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]
 # tags many common words as names.
 _PROPER_FLAGS = ("ns", "nt", "nz")
 _FUNCTION = set("和与及或在的了是由从对把被向于")  # a "name" starting with these is a mis-cut
-# Words asking who photographed or supplied a picture: the answer precedes 摄 / 供图.
-_PHOTO_ROLES = (
-    ("拍摄", "摄"),
-    ("摄影", "摄"),
-    ("拍的", "摄"),
-    ("提供", "供图"),
-    ("供图", "供图"),
-    ("配图", "供图"),
-)
 FOCUS_WINDOW = 6  # characters around the question word whose terms the answer must sit near
 
 
@@ -124,6 +75,8 @@ class QuestionInfo:
     explicit_unit: bool = False
     frame: Frame | None = None  # the question's words around its question word
     reason: bool = False  # asks why
+    listing: bool = False  # asks for every item of an enumeration (哪些, 哪几家, 分别是)
+    method: bool = False  # asks how something is done (如何, 通过什么方式)
 
     @property
     def wants_span(self) -> bool:
@@ -162,6 +115,8 @@ def analyse(question: str) -> QuestionInfo:
         explicit_unit=explicit,
         frame=None if english else frame(text.lower()),
         reason=reason,
+        listing=bool(LIST.search(text)),
+        method=not reason and bool(HOW.search(text)),
     )
 
 
@@ -195,11 +150,6 @@ def _roles(text: str, qtype: QType) -> tuple[str, ...]:
     found = [r for r in sorted(ROLES, key=len, reverse=True) if r in text]
     # Keep the longest: "副主任" also contains "主任", but only the former was asked.
     roles = [r for r in found if not any(r != o and r in o for o in found)]
-    roles += [
-        role
-        for word, role in _PHOTO_ROLES
-        if word in text and (qtype == "person" or role == "供图")
-    ]
     return tuple(dict.fromkeys(roles))
 
 
@@ -207,7 +157,7 @@ def _unit(text: str, english: bool) -> tuple[str | None, bool]:
     """The unit a number question asks for, and whether the question names it explicitly."""
     if english:
         low = text.lower()
-        m = re.search(r"how (tall|high|heavy|large|big)\b", low)
+        m = _EN_MEASURE.search(low)
         if m:
             return _EN_MEASURES[m.group(1)], False
         m = re.search(r"how (?:many|much) ([a-z ]+)", low)

@@ -38,13 +38,13 @@ ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "org",
         re.compile(
-            r"哪家|哪些(?:公司|企业|机构|单位|部门)|哪个(?:公司|企业|机构|单位|部门|集团|银行|大学|高校|研究院|研究所|实验室|组织|团队|平台)|什么(?:公司|企业|机构|单位|部门|组织)"
+            r"哪家|哪些(?:公司|企业|机构|单位|部门)|哪[个所]?[^，。？\s]{0,4}?(?:公司|企业|机构|单位|部门|集团|银行|大学|高校|学院|研究院|研究所|实验室|组织|团队|平台|医院|协会|中心)|什么(?:公司|企业|机构|单位|部门|组织)"
         ),
     ),
     (
         "place",
         re.compile(
-            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪个(?:城市|省|地区|区|县|市|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
+            r"哪里|哪儿|什么地方|什么(?:地区|区域|国家|省份|城市|位置)|哪国|在哪|哪[个座]?[^，。？\s]{0,4}?(?:城市|省|地区|区|县|市|镇|乡|村|园区|地方|国家)|哪座|哪些地方|哪些地区|哪些国家|何地|何处"
         ),
     ),
 ]
@@ -102,3 +102,18 @@ NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
 
 # "分别是多少" asks for several values, which a sentence gives clause after clause.
 RESPECTIVELY = re.compile(r"分别|各自|各是|respectively", re.I)
+
+# List questions ask for every item of an enumeration ("哪些", "哪几家", "哪六大", "分别是").
+LIST = re.compile(
+    r"哪些|哪几|哪[一二三四五六七八九十两\d]+[个项家种类大条位所座批名款]|分别(?:是|为|有|叫)"
+    r"|包括哪|有哪|\bwhat are\b|\bwhich (?:\w+ ){0,3}(?:are|were|have)\b|\blist\b|\bname the\b",
+    re.I,
+)
+# Method questions ask how something is or was done; the answer is a clause, not a slot.
+HOW = re.compile(
+    r"如何|怎样|怎么|通过什么|采取(?:了)?什么|以什么方式|用什么(?:方法|方式|办法)"
+    r"|什么(?:方式|办法|方法|举措|措施|途径|手段)"
+    r"|\bhow (?:did|does|do|is|are|was|were|can|could|will|has|have)\b|\bin what way|\bby what means"
+    r"|\bwhat (?:measures|steps|methods|means)\b",
+    re.I,
+)

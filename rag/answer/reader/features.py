@@ -1,0 +1,281 @@
+"""Candidate sentences and their features: what the fitted scorer weighs.
+
+Every sentence of the top hits' paragraphs is a candidate. Each gets the named features of
+:data:`SENTENCE_FEATURES` (word overlap with the question weighted by IDF, embedding
+similarity, retrieval rank, whether it holds a span of the asked type, enumeration and
+cause/method cues, near-miss signals…). The weights are not written here: ``rag fit-reader``
+fits them on the train parts of the benchmarks (see ``rag.answer.reader.model``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.answer.reader.answer_spans import Span
+from rag.answer.reader.question import QuestionInfo
+from rag.answer.reader.question_frame import Slot, find_slot
+from rag.answer.reader.question_words import QUESTION_WORDS
+from rag.answer.reader.span_ranking import best_span, longest_part
+from rag.index.lexical import UNSEEN
+from rag.index.store import Store
+from rag.ingest.documents import Article, Paragraph
+from rag.search.retrieval import Hit
+from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, char_class
+from rag.text.normalize import fold, normalize
+from rag.text.sentences import split_sentences
+
+SENTENCE_FEATURES: tuple[str, ...] = (
+    "lex_sentence",  # IDF share of the question's words in the sentence
+    "lex_window",  # ... the previous sentence's words counting half
+    "lex_context",  # ... in the title, section and paragraph together
+    "lex_partial",  # share of words only partly in the sentence ("担任" / "任")
+    "lex_gap",  # lex_sentence minus the best candidate's
+    "bigram",  # share of the question's character bigrams in the sentence (no word cutting)
+    "bigram_gap",  # bigram minus the best candidate's
+    "proximity",  # how close together the question's words sit in the sentence, 0..1
+    "focus",  # share of the words next to the question word found in the sentence
+    "title",  # share of the question's words in the article title
+    "dense",  # cosine of the sentence's chunk to the question
+    "dense_gap",  # dense minus the best candidate's
+    "cross",  # cosine of the sentence itself to the question (questions in another language)
+    "cross_gap",
+    "latin",  # share of the question's Latin words and digits found in the sentence
+    "inv_rank",  # 1 / retrieval rank of the paragraph
+    "in_chunk",  # the sentence is in the retrieved chunk
+    "span",  # the sentence holds a span of the asked type
+    "span_fits",  # ... in the asked unit, title or date precision
+    "slot",  # the question's frame points into the sentence
+    "slot_whole",  # ... with both sides found
+    "figures",  # share of the question's numbers and dates in the sentence
+    "missing_entity",  # share of the question's names absent from the whole article
+    "missing_figure",  # share of the question's figures absent from the paragraph
+    "position",  # sentence index / sentences in the paragraph
+    "first",  # the paragraph's first sentence
+    "enum",  # log(1 + enumeration commas in the sentence)
+    "list_enum",  # a list question times enum
+    "cause",  # the sentence holds a cause cue (因为, 由于, 得益于…)
+    "reason_cause",  # a why question times cause
+    "method",  # the sentence holds a method cue (通过, 采取, 依托…)
+    "how_method",  # a how question times method
+    "anaphor",  # the sentence refers back (这里, 该区, 其…) for a which/who question
+    "length",  # log of the sentence's length in characters
+    "english",  # the question has no Han characters
+    "typed",  # the question asks for a typed span (number, date, name, place…)
+    "typed_no_span",  # a typed question and the sentence holds no span of that type
+)
+
+# Cue words: general Chinese connectives, not tied to any text.
+CAUSE_CUE = re.compile(
+    r"因为|由于|得益于|之所以|原因|缘于|源于|出于|鉴于|归功于|受益于|导致|使得|因此"
+)
+METHOD_CUE = re.compile(
+    r"通过|采取|采用|依托|借助|利用|运用|推行|实行|建立|打造|搭建|以[^，。]{1,12}(?:方式|模式|形式)|办法|做法|措施|举措"
+)
+ANAPHOR = re.compile(r"这里|此地|当地|该[区市县镇村园馆院所校站厂企司省]|^其|，其")
+_NAMED = char_class(CLAUSE_END, "。“”", negate=True, also=r"\s")  # a name holds no punctuation
+_ALIAS = re.compile(rf"({_NAMED}{{2,40}}?)[（(]以下简称[“\"]?([^”\"）)]{{2,20}})[”\"]?[）)]")
+_HAN_RUN = re.compile(f"[{HAN}]+")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z\-]+|\d+(?:\.\d+)?")
+
+
+@dataclass
+class Candidate:
+    """One sentence of a retrieved paragraph, with its features and best answer span."""
+
+    hit: Hit
+    rank: int
+    article: Article
+    paragraph: Paragraph
+    start: int  # the sentence's offsets in the paragraph text
+    end: int
+    span: Span | None  # offsets within the sentence
+    fits: bool
+    slot: Slot | None  # offsets within the folded sentence
+    values: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sentence(self) -> str:
+        return self.paragraph.text[self.start : self.end]
+
+    def vector(self, names: Sequence[str]) -> np.ndarray:
+        return np.array([self.values.get(n, 0.0) for n in names], dtype=np.float64)
+
+
+def candidates(
+    info: QuestionInfo, hits: Sequence[Hit], store: Store, max_sources: int
+) -> list[Candidate]:
+    """Every sentence of the top ``max_sources`` hits' paragraphs, with lexical features."""
+    idf = store.idf(info.terms)
+    weights = {t: idf.get(t, idf[UNSEEN]) for t in info.terms}
+    out: list[Candidate] = []
+    seen: set[tuple[str, int]] = set()
+    for rank, hit in enumerate(hits[:max_sources], start=1):
+        key = (hit.chunk.doc_id, hit.chunk.paragraph)
+        article = store.article(hit.chunk.doc_id)
+        if article is None or key in seen:
+            continue
+        seen.add(key)
+        out.extend(_paragraph(info, hit, rank, article, weights, idf))
+    return out
+
+
+def relative(cands: Sequence[Candidate]) -> None:
+    """Set the features that compare a candidate with the best of its question's."""
+    for name in ("lex_sentence", "bigram", "dense", "cross"):
+        best = max((c.values.get(name, 0.0) for c in cands), default=0.0)
+        gap = "lex_gap" if name == "lex_sentence" else f"{name}_gap"
+        for c in cands:
+            c.values[gap] = c.values.get(name, 0.0) - best
+
+
+def _paragraph(
+    info: QuestionInfo,
+    hit: Hit,
+    rank: int,
+    article: Article,
+    weights: dict[str, float],
+    idf: dict[str, float],
+) -> list[Candidate]:
+    paragraph = article.paragraph(hit.chunk.paragraph)
+    title = normalize(article.title).lower()
+    context = normalize(f"{article.title} {paragraph.section or ''} {paragraph.text}").lower()
+    total = sum(weights.values()) or 1.0
+    in_context = sum(w for t, w in weights.items() if t in context) / total
+    in_title = sum(w for t, w in weights.items() if t in title) / total
+    whole, aliases = _article_text(article)
+    names = info.entities
+    missing_entity = (
+        sum(1 for n in names if normalize(n).lower() not in whole) / len(names) if names else 0.0
+    )
+    figures = info.dates + info.numbers
+    missing_figure = sum(1 for f in figures if f not in context) / len(figures) if figures else 0.0
+    latin = [m.group(0).lower() for m in _LATIN.finditer(info.text)] if info.english else []
+    latin = [w for w in latin if w not in info.terms or any(ch.isdigit() for ch in w)]
+    sentences = split_sentences(paragraph.text)
+    bigrams = _bigrams(QUESTION_WORDS.sub(" ", info.text.lower()))
+    out = []
+    previous = ""
+    for index, (s, e) in enumerate(sentences):
+        sentence = paragraph.text[s:e]
+        norm = normalize(sentence).lower()
+        # A short name defined earlier ("以下简称…") stands for the full one it abbreviates.
+        norm += "".join(f" {full}" for short, full in aliases if short in norm)
+        present = {t for t in weights if t in norm}
+        lex_sentence = sum(weights[t] for t in present) / total
+        lex_window = (
+            lex_sentence
+            + 0.5 * sum(w for t, w in weights.items() if t not in present and t in previous) / total
+        )
+        partial = sum(_part(t, norm) * w for t, w in weights.items() if t not in present) / total
+        previous = norm
+        slot = find_slot(info.frame, fold(sentence)) if info.frame else None
+        span, fits = best_span(info, sentence, norm, weights, title, slot)
+        n_enum = sentence.count(ENUMERATION_COMMA)
+        cause = float(bool(CAUSE_CUE.search(sentence)))
+        method = float(bool(METHOD_CUE.search(sentence)))
+        typed = float(info.wants_span)
+        values = {
+            "lex_sentence": lex_sentence,
+            "lex_window": lex_window,
+            "lex_context": in_context,
+            "lex_partial": partial,
+            "bigram": len(bigrams & _bigrams(norm)) / len(bigrams) if bigrams else 0.0,
+            "proximity": _proximity(present, norm),
+            "focus": _coverage(info.focus, norm),
+            "title": in_title,
+            "latin": _coverage(latin, norm) if latin else 0.0,
+            "inv_rank": 1.0 / rank,
+            "in_chunk": float(hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)),
+            "span": float(span is not None),
+            "span_fits": float(span is not None and fits),
+            "slot": float(slot is not None),
+            "slot_whole": float(slot is not None and slot.whole),
+            "figures": sum(f in norm for f in figures) / len(figures) if figures else 0.0,
+            "missing_entity": missing_entity,
+            "missing_figure": missing_figure,
+            "position": index / len(sentences),
+            "first": float(index == 0),
+            "enum": math.log1p(n_enum),
+            "list_enum": math.log1p(n_enum) * info.listing,
+            "cause": cause,
+            "reason_cause": cause * info.reason,
+            "method": method,
+            "how_method": method * info.method,
+            "anaphor": float(
+                info.qtype in ("org", "place", "person") and bool(ANAPHOR.search(sentence))
+            ),
+            "length": math.log(max(e - s, 1)),
+            "english": float(info.english),
+            "typed": typed,
+            "typed_no_span": typed * (span is None),
+        }
+        out.append(Candidate(hit, rank, article, paragraph, s, e, span, fits, slot, values))
+    return out
+
+
+_article_cache: dict[int, tuple[Article, str, tuple[tuple[str, str], ...]]] = {}
+
+
+def _article_text(article: Article) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The article's normalised text and its abbreviations ("以下简称…"), cached."""
+    cached = _article_cache.get(id(article))
+    if cached is not None and cached[0] is article:
+        return cached[1], cached[2]
+    text = normalize(article.title + " " + " ".join(p.text for p in article.paragraphs)).lower()
+    aliases = tuple(
+        dict.fromkeys((m.group(2).lower(), m.group(1).lower()) for m in _ALIAS.finditer(text))
+    )
+    if len(_article_cache) > 4096:
+        _article_cache.clear()
+    _article_cache[id(article)] = (article, text, aliases)
+    return text, aliases
+
+
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of the Han runs of ``text``."""
+    return {m[i : i + 2] for m in _HAN_RUN.findall(text) for i in range(len(m) - 1)}
+
+
+def _proximity(words: set[str], text: str) -> float:
+    """The characters the found words take up over the stretch from the first to the last
+    (1: side by side; near 0: scattered over a long sentence)."""
+    places = [(text.find(w), len(w)) for w in words if len(w) >= 2]
+    if len(places) < 2:
+        return float(bool(places))
+    lo = min(p for p, _ in places)
+    hi = max(p + n for p, n in places)
+    return min(1.0, sum(n for _, n in places) / max(hi - lo, 1))
+
+
+def _part(word: str, text: str) -> float:
+    part = longest_part(word, text)
+    return len(part) / len(word) if part else 0.0
+
+
+def _coverage(terms: Sequence[str], text: str) -> float:
+    return sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
+
+
+# What the abstention model weighs: the chosen sentence's features and how far it stands out.
+ANSWER_FEATURES: tuple[str, ...] = (
+    "sentence_logit",  # the sentence model's logit for the chosen sentence
+    "margin",  # ... minus the runner-up's (capped)
+    "lex_sentence",
+    "lex_context",
+    "focus",
+    "dense",
+    "cross",
+    "latin",
+    "span_fits",
+    "typed",
+    "typed_no_span",
+    "missing_entity",
+    "missing_figure",
+    "english",
+)
+MAX_MARGIN = 8.0

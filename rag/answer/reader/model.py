@@ -1,0 +1,109 @@
+"""The reader's fitted weights: two logistic models and an abstention threshold, in one file.
+
+``data/reader_model.json`` is written by ``rag fit-reader`` (scikit-learn, the ``[bench]``
+extra) from the *train* parts of the benchmarks; at run time only numpy is needed.
+
+- ``sentence``: a ranking score of each sentence (a logistic model of "this sentence rather than
+  that one holds the answer"), used to choose the sentence;
+- ``answer``: P(the chosen sentence answers the question | the choice's features), calibrated
+  on train questions (answerable, unanswerable, and answerable ones with their answer-bearing
+  sentences removed, which stand for near misses); the reader abstains below ``threshold``;
+- ``extent``: per question class (asked type and shape), how much the answer says: the short
+  answer, its clause, or the whole quote; the one with the best train score per class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_FILE = "data/reader_model.json"
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A standardised logistic regression: ``sigmoid(((x - mean) / scale) @ coef + intercept)``."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+
+    def prob(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": self.mean.round(6).tolist(),
+            "scale": self.scale.round(6).tolist(),
+            "coef": self.coef.round(6).tolist(),
+            "intercept": round(float(self.intercept), 6),
+        }
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Logistic:
+        return cls(
+            tuple(data["features"]),
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["coef"], dtype=np.float64),
+            float(data["intercept"]),
+        )
+
+
+@dataclass(frozen=True)
+class ReaderModel:
+    sentence: Logistic
+    answer: Logistic
+    threshold: float  # abstain when P(answer) is below it
+    extent: Mapping[str, str] = field(default_factory=dict)  # question class -> extent
+    provenance: Mapping[str, Any] = field(default_factory=dict)  # what it was fitted on
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sentence": self.sentence.to_json(),
+            "answer": self.answer.to_json(),
+            "threshold": round(self.threshold, 4),
+            "extent": dict(self.extent),
+            "provenance": dict(self.provenance),
+        }
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ReaderModel:
+        return cls(
+            Logistic.of(data["sentence"]),
+            Logistic.of(data["answer"]),
+            float(data["threshold"]),
+            data.get("extent", {}),
+            data.get("provenance", {}),
+        )
+
+
+def shipped_path() -> Path:
+    return Path(str(resources.files("rag.answer.reader").joinpath(MODEL_FILE)))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str | None = None) -> ReaderModel:
+    """The shipped model, or the one at ``path``."""
+    file = Path(path) if path else shipped_path()
+    return ReaderModel.of(json.loads(file.read_text(encoding="utf-8")))
+
+
+def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.ndarray:
+    return np.array([[r.get(f, 0.0) for f in features] for r in rows], dtype=np.float64)

@@ -1,0 +1,350 @@
+"""``rag fit-reader``: fit the reader's sentence and abstention models on the *train* parts.
+
+Data: the train parts (``rag.bench.splits``) of the seed question set and of CMRC 2018 trial,
+each question retrieved as ``rag ask`` does (hybrid, top 5). A candidate sentence is a
+positive when it contains a gold answer.
+
+- Sentence model: a ranking logistic regression over differences of ``SENTENCE_FEATURES``
+  between a positive and a negative sentence of one question; its regularisation ``C`` is
+  swept by question-grouped cross-validation (the share of questions whose top-scored
+  sentence is a positive).
+- Abstention model: logistic regression over ``ANSWER_FEATURES`` of each question's choice,
+  labelled right or wrong; unanswerable questions, and answerable ones replayed with their
+  answer-bearing sentences removed (the fact absent, the entity present: near misses), are
+  the wrong ones the model must learn to refuse. Its probabilities come out of fold, so the
+  threshold is chosen on predictions for questions the model did not see.
+- Threshold: the one maximising ``abstention - FALSE_ABSTENTION_COST * false abstention``
+  over those out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
+from rag.answer.reader.model import Logistic, ReaderModel
+from rag.answer.reader.question import analyse
+from rag.answer.reader.quote_extent import answer_window, with_cause
+from rag.answer.reader.reader import ExtractiveAnswerer, choice_row
+from rag.answer.reader.shape import extents, question_class
+from rag.bench.cmrc import load_cmrc, write_corpus
+from rag.bench.metrics import char_f1, contains_answer
+from rag.bench.questions import Question, load_questions
+from rag.bench.splits import part
+from rag.bench.systems import build_engine
+from rag.config import Settings
+from rag.engine import RagEngine
+
+C_GRID = (0.03, 0.1, 0.3, 1.0)
+MAX_POSITIVES = 3  # pairs per question: up to 3 positives, each against up to 30 negatives
+MAX_NEGATIVES = 30
+FOLDS = 5
+FALSE_ABSTENTION_COST = 3.0  # the targets: abstention >= 0.90 for false abstention <= 0.03
+MIN_CLASS = 8  # train questions a class needs for an extent of its own
+THRESHOLDS = tuple(round(t, 3) for t in np.arange(0.02, 0.9, 0.01))
+Log = Callable[[str], None]
+
+
+@dataclass
+class Example:
+    """One train question: its candidates, their labels, and the engine that retrieved them."""
+
+    question: Question
+    set_name: str
+    cands: list[Candidate]
+    labels: np.ndarray
+    engine: RagEngine
+    hits: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class FitReport:
+    model: ReaderModel
+    lines: list[str]
+
+
+def collect(
+    engine: RagEngine, questions: Sequence[Question], set_name: str, say: Log
+) -> list[Example]:
+    answerer = engine.answerer
+    assert isinstance(answerer, ExtractiveAnswerer)
+    out = []
+    for n, q in enumerate(questions, start=1):
+        hits = engine.search(q.question, k=5).hits
+        cands = answerer.candidates(analyse(q.question), hits, engine.store)
+        labels = np.array([contains_answer(c.sentence, q.answers) for c in cands], dtype=bool)
+        out.append(Example(q, set_name, cands, labels, engine, list(hits)))
+        if n % 200 == 0:
+            say(f"  {set_name}: {n}/{len(questions)} questions")
+    return out
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str], c: float) -> Logistic:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+    clf.fit((x - mean) / scale, y)
+    return Logistic(tuple(names), mean, scale, clf.coef_[0], float(clf.intercept_[0]))
+
+
+def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
+    """A ranking model: logistic regression on differences of (standardised) feature vectors,
+    a positive sentence minus a negative one of the same question. Only the order of its
+    scores means something, which is all that choosing a sentence needs."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, _ = _sentence_data(examples)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    rng = np.random.default_rng(0)
+    diffs: list[np.ndarray] = []
+    for e in examples:
+        v = (np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]) - mean) / scale
+        pos, neg = v[e.labels][:MAX_POSITIVES], v[~e.labels]
+        if len(neg) > MAX_NEGATIVES:
+            neg = neg[rng.choice(len(neg), MAX_NEGATIVES, replace=False)]
+        diffs.extend(p - q for p in pos for q in neg)
+    d = np.array(diffs)
+    clf = LogisticRegression(C=c, fit_intercept=False, max_iter=3000)
+    clf.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))])
+    return Logistic(SENTENCE_FEATURES, mean, scale, clf.coef_[0], 0.0)
+
+
+def _folds(examples: Sequence[Example]) -> list[int]:
+    return [i % FOLDS for i in range(len(examples))]
+
+
+def _sentence_data(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    rows = [c.vector(SENTENCE_FEATURES) for e in examples for c in e.cands]
+    labels = [bool(v) for e in examples for v in e.labels]
+    return np.stack(rows), np.array(labels)
+
+
+def _selection(model: Logistic, examples: Sequence[Example]) -> float:
+    right = 0
+    for e in examples:
+        if e.cands and e.question.answerable:
+            logits = model.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+            right += bool(e.labels[int(np.argmax(logits))])
+    return right / max(1, sum(1 for e in examples if e.question.answerable))
+
+
+def fit_sentence(
+    examples: Sequence[Example], say: Log
+) -> tuple[Logistic, float, dict[float, float]]:
+    """The sentence model with ``C`` swept by grouped cross-validation."""
+    folds = _folds(examples)
+    scores: dict[float, float] = {}
+    trainable = [e for e in examples if e.question.answerable and e.labels.any()]
+    for c in C_GRID:
+        right = 0.0
+        for k in range(FOLDS):
+            train = [e for e, f in zip(examples, folds, strict=True) if f != k and e in trainable]
+            test = [e for e, f in zip(examples, folds, strict=True) if f == k]
+            model = _fit_pairwise(train, c)
+            right += _selection(model, test) * sum(1 for e in test if e.question.answerable)
+        scores[c] = right / sum(1 for e in examples if e.question.answerable)
+        say(f"  sentence model C={c}: out-of-fold selection accuracy {scores[c]:.3f}")
+    best_c = max(scores, key=lambda c: scores[c])
+    return _fit_pairwise(trainable, best_c), best_c, scores
+
+
+def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, bool]]:
+    """``(features, right, answerable)`` of the question's choice, and of its replay with
+    the answer-bearing sentences removed (a near miss: to be refused)."""
+    out: list[tuple[np.ndarray, bool, bool]] = []
+    if not e.cands:
+        return out
+    logits = sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+    best = int(np.argmax(logits))
+    out.append((choice_row(e.cands, logits, best), bool(e.labels[best]), e.question.answerable))
+    if e.question.answerable and e.labels.any() and not e.labels.all():
+        rest = [copy.copy(c) for c, pos in zip(e.cands, e.labels, strict=True) if not pos]
+        for c in rest:
+            c.values = dict(c.values)
+        relative(rest)
+        rl = sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in rest]))
+        out.append((choice_row(rest, rl, int(np.argmax(rl))), False, False))
+    return out
+
+
+def fit_answer(
+    sentence: Logistic, examples: Sequence[Example], c: float
+) -> tuple[Logistic, np.ndarray, np.ndarray, np.ndarray]:
+    """The abstention model, and out-of-fold P(right) with labels and answerability."""
+    folds = _folds(examples)
+    rows = [(ch, f) for e, f in zip(examples, folds, strict=True) for ch in _choices(sentence, e)]
+    x = np.stack([r[0][0] for r in rows])
+    y = np.array([r[0][1] for r in rows])
+    answerable = np.array([r[0][2] for r in rows])
+    fold = np.array([r[1] for r in rows])
+    oof = np.zeros(len(rows))
+    for k in range(FOLDS):
+        model = _fit_logistic(x[fold != k], y[fold != k], ANSWER_FEATURES, c)
+        oof[fold == k] = model.prob(x[fold == k])
+    return _fit_logistic(x, y, ANSWER_FEATURES, c), oof, y, answerable
+
+
+def fit_extent(
+    model: ReaderModel, examples: Sequence[Example]
+) -> tuple[dict[str, str], dict[str, dict[str, float]]]:
+    """Per question class, the extent with the best mean of containment and F1 over the
+    train questions whose chosen sentence holds the answer; classes seen fewer than
+    ``MIN_CLASS`` times take the extent best over all (key ``"*"``)."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    for e in examples:
+        if not (e.question.answerable and e.cands):
+            continue
+        logits = model.sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+        best = int(np.argmax(logits))
+        if not e.labels[best]:
+            continue
+        c = e.cands[best]
+        info = analyse(e.question.question)
+        start, end = answer_window(info, c.paragraph.text, c.start, c.end, c.span)
+        if info.reason:
+            start, end = with_cause(c.paragraph.text, (c.start, c.end), (start, end))
+        for kind, short in extents(info, c, (start, end)).items():
+            value = 0.5 * contains_answer(short.text, e.question.answers) + 0.5 * char_f1(
+                short.text, e.question.answers
+            )
+            for key in (question_class(info), "*"):
+                scores.setdefault(key, {}).setdefault(kind, []).append(value)
+    means = {k: {kind: float(np.mean(v)) for kind, v in by.items()} for k, by in scores.items()}
+    policy = {
+        k: max(by, key=lambda kind: by[kind])
+        for k, by in means.items()
+        if k == "*" or len(scores[k]["short"]) >= MIN_CLASS
+    }
+    return policy, means
+
+
+def choose_threshold(prob: np.ndarray, answerable: np.ndarray) -> tuple[float, float, float]:
+    """``(threshold, abstention, false abstention)`` maximising the named trade-off."""
+    best = (0.0, 0.0, 0.0)
+    best_value = -np.inf
+    for t in THRESHOLDS:
+        abstains = prob < t
+        abst = float(abstains[~answerable].mean()) if (~answerable).any() else 0.0
+        false = float(abstains[answerable].mean()) if answerable.any() else 0.0
+        value = abst - FALSE_ABSTENTION_COST * false
+        if value > best_value:
+            best, best_value = (t, abst, false), value
+    return best
+
+
+def _calibration(prob: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of out-of-fold probabilities."""
+    edges = np.linspace(0, 1, bins + 1)
+    err = 0.0
+    for lo, hi in itertools.pairwise(edges):
+        inside = (prob >= lo) & (prob < hi if hi < 1 else prob <= hi)
+        if inside.any():
+            err += inside.mean() * abs(prob[inside].mean() - right[inside].mean())
+    return float(err)
+
+
+def answer_figures(model: ReaderModel, examples: Sequence[Example]) -> dict[str, dict[str, float]]:
+    """Train figures of the fitted reader per set (in-sample: for development, not reporting)."""
+    out: dict[str, dict[str, float]] = {}
+    for set_name in dict.fromkeys(e.set_name for e in examples):
+        rows = [e for e in examples if e.set_name == set_name]
+        hit = f1 = answered_wrongly = abstained_right = 0.0
+        lengths = []
+        n_ans = sum(1 for e in rows if e.question.answerable) or 1
+        n_un = sum(1 for e in rows if not e.question.answerable) or 1
+        for e in rows:
+            reader = ExtractiveAnswerer(model=model, scorer=e.engine.sentence_similarity,
+                                        query_vector=e.engine.retriever.embed_query)  # fmt: skip
+            a = reader.answer(e.question.question, e.hits, e.engine.store)
+            if e.question.answerable:
+                hit += a.answered and contains_answer(a.answer, e.question.answers)
+                f1 += char_f1(a.answer, e.question.answers) if a.answered else 0.0
+                answered_wrongly += not a.answered
+                lengths.append(len(a.answer))
+            else:
+                abstained_right += not a.answered
+        out[set_name] = {
+            "answer_hit": hit / n_ans,
+            "f1": f1 / n_ans,
+            "false_abstention": answered_wrongly / n_ans,
+            "abstention": abstained_right / n_un,
+            "answer_chars_p50": float(np.median(lengths)) if lengths else 0.0,
+        }
+    return out
+
+
+def fit_reader(
+    settings: Settings,
+    questions_path: Path,
+    cmrc_path: Path | None,
+    index_root: Path,
+    log: Log | None = None,
+) -> FitReport:
+    say = log or (lambda message: print(message, file=sys.stderr))
+    seed_settings = settings.model_copy(update={"index_dir": index_root / "seeds"})
+    engine, _ = build_engine(seed_settings, settings.corpus)
+    seeds = part("seeds", load_questions(questions_path), "train")
+    say(f"fit-reader: {len(seeds)} train seed questions")
+    examples = collect(engine, seeds, "seeds", say)
+    if cmrc_path is not None:
+        data = load_cmrc(cmrc_path)
+        corpus = write_corpus(data, index_root / "cmrc-corpus.jsonl")
+        cmrc_settings = settings.model_copy(
+            update={"index_dir": index_root / "cmrc", "corpus": [corpus]}
+        )
+        cmrc_engine, _ = build_engine(cmrc_settings, [corpus], embedder=engine.embedder)
+        cmrc = part("cmrc", data.questions, "train")
+        say(f"fit-reader: {len(cmrc)} train CMRC questions")
+        examples += collect(cmrc_engine, cmrc, "cmrc", say)
+    sentence, c, sweep = fit_sentence(examples, say)
+    answer, oof, right, answerable = fit_answer(sentence, examples, c)
+    threshold, abst, false = choose_threshold(oof, answerable)
+    oracle = np.mean([e.labels.any() for e in examples if e.question.answerable])
+    extent, extent_scores = fit_extent(ReaderModel(sentence, answer, threshold), examples)
+    model = ReaderModel(
+        sentence,
+        answer,
+        threshold,
+        extent,
+        {
+            "fitted_on": "train parts of eval/questions.jsonl and CMRC 2018 trial (rag.bench.splits)",
+            "questions": len(examples),
+            "candidates": int(sum(len(e.cands) for e in examples)),
+            "C": c,
+            "C_sweep_selection_accuracy": {str(k): round(v, 4) for k, v in sweep.items()},
+            "oracle_selection": round(float(oracle), 4),
+            "extent_objective": "mean of containment and F1, per question class",
+            "extent_scores": {
+                k: {kind: round(v, 3) for kind, v in by.items()} for k, by in extent_scores.items()
+            },
+            "threshold_objective": f"abstention - {FALSE_ABSTENTION_COST} x false abstention",
+            "out_of_fold": {
+                "abstention": round(abst, 4),
+                "false_abstention": round(false, 4),
+                "calibration_error": round(_calibration(oof, right), 4),
+            },
+        },
+    )
+    lines = [
+        f"extent per question class: {extent}",
+        f"sentence model: C={c} (swept), out-of-fold selection {sweep[c]:.3f}, oracle {oracle:.3f}",
+        f"abstention: threshold {threshold:.2f}; out of fold: abstention {abst:.3f}, "
+        f"false abstention {false:.3f}, calibration error {_calibration(oof, right):.3f}",
+    ]
+    for set_name, figures in answer_figures(model, examples).items():
+        shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
+        lines.append(f"train (in-sample) {set_name}: {shown}")
+    return FitReport(model, lines)
