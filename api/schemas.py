@@ -58,7 +58,7 @@ QUESTION_HELP = (
 class SearchRequest(BaseModel):
     model_config = ConfigDict(
         **_STRICT,
-        json_schema_extra={"examples": [{"query": "光谷瞪羚企业", "top_k": 5}]},
+        json_schema_extra={"examples": [{"query": "青屿港扩建工程", "top_k": 5}]},
     )
 
     query: str = Field(min_length=1, description="What to look for. " + QUESTION_HELP)
@@ -68,7 +68,9 @@ class SearchRequest(BaseModel):
 class AskRequest(BaseModel):
     model_config = ConfigDict(
         **_STRICT,
-        json_schema_extra={"examples": [{"question": "光谷瞪羚企业累计达到多少家？", "top_k": 5}]},
+        json_schema_extra={
+            "examples": [{"question": "青屿港扩建工程新建了几个泊位？", "top_k": 5}]
+        },
     )
 
     question: str = Field(min_length=1, description="The question. " + QUESTION_HELP)

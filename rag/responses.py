@@ -39,20 +39,18 @@ class SearchResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "query": "光谷瞪羚企业",
+                    "query": "青屿港扩建工程",
                     "results": [
                         {
                             "chunk_id": "a6354cc251455508",
-                            "doc_id": "000_edf5affd2abe794d-01",
-                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
-                            "paragraph": 12,
-                            "text": "“光谷瞪羚企业是企业中的‘追风少年’,它们产业赛道新、技术水平高、"
-                            "资本市场火、成长速度快。”光谷创新发展研究院院长赵荣凯介绍,"
-                            "当某地区在同一领域及其相关产业出现大量“瞪羚”,"
-                            "说明该地新兴产业集群已经形成。",
+                            "doc_id": "harbour-report",
+                            "title": "青屿港扩建工程进展顺利",
+                            "paragraph": 1,
+                            "text": "青屿港扩建工程由海川港务集团负责建设,"
+                            "计划于明年底全面投入运营。",
                             "score": 0.016133,
-                            "start": 1281,
-                            "end": 1383,
+                            "start": 180,
+                            "end": 207,
                         }
                     ],
                     "took_ms": 14.2,
@@ -120,22 +118,20 @@ class AnswerResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "question": "光谷瞪羚企业累计达到多少家？",
-                    "answer": "光谷瞪羚企业累计达1690家[1]。",
+                    "question": "青屿港扩建工程新建了几个泊位？",
+                    "answer": "工程新建泊位6个[1]。",
                     "answered": True,
                     "mode": "extractive",
                     "citations": [
                         {
                             "id": 1,
-                            "doc_id": "000_edf5affd2abe794d-01",
-                            "title": "武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程",
-                            "paragraph": 11,
-                            "text": "11月15日,光谷创新发展研究院发布的《2023年度光谷瞪羚企业发展报告》"
-                            "显示,光谷瞪羚企业累计达1690家,从中涌现出23家上市公司,"
-                            "570家湖北科创“新物种”企业。……",
-                            "quote": "光谷瞪羚企业累计达1690家",
-                            "start": 1191,
-                            "end": 1205,
+                            "doc_id": "harbour-report",
+                            "title": "青屿港扩建工程进展顺利",
+                            "paragraph": 2,
+                            "text": "工程新建泊位6个,总投资18.5亿元。",
+                            "quote": "工程新建泊位6个",
+                            "start": 212,
+                            "end": 220,
                             "score": 0.016261,
                         }
                     ],

@@ -69,7 +69,7 @@ class ChatRequest(BaseModel):
             "examples": [
                 {
                     "model": MODEL,
-                    "messages": [{"role": "user", "content": "光谷瞪羚企业累计达到多少家？"}],
+                    "messages": [{"role": "user", "content": "青屿港扩建工程新建了几个泊位？"}],
                 }
             ]
         },

@@ -19,14 +19,14 @@ router = APIRouter(
 )
 
 STREAM_EXAMPLE = (
-    'event: citations\ndata: {"citations":[{"id":1,"doc_id":"000_edf5affd2abe794d-01",'
-    '"title":"武汉东湖高新区发挥优势、抢抓机遇 全力奔赴“世界光谷”新征程","paragraph":11,'
-    '"text":"11月15日,……光谷瞪羚企业累计达1690家,……","quote":"光谷瞪羚企业累计达1690家",'
-    '"start":1191,"end":1205,"score":0.016261}]}\n\n'
-    'event: delta\ndata: {"text":"光谷瞪羚企业累计"}\n\n'
-    'event: delta\ndata: {"text":"达1690家[1]。"}\n\n'
-    'event: done\ndata: {"question":"光谷瞪羚企业累计达到多少家？",'
-    '"answer":"光谷瞪羚企业累计达1690家[1]。","answered":true,"mode":"extractive",'
+    'event: citations\ndata: {"citations":[{"id":1,"doc_id":"harbour-report",'
+    '"title":"青屿港扩建工程进展顺利","paragraph":2,'
+    '"text":"……工程新建泊位6个,总投资18.5亿元。","quote":"工程新建泊位6个",'
+    '"start":212,"end":220,"score":0.016261}]}\n\n'
+    'event: delta\ndata: {"text":"工程新建泊位6"}\n\n'
+    'event: delta\ndata: {"text":"个[1]。"}\n\n'
+    'event: done\ndata: {"question":"青屿港扩建工程新建了几个泊位？",'
+    '"answer":"工程新建泊位6个[1]。","answered":true,"mode":"extractive",'
     '"citations":[…],"took_ms":31.5}\n\n'
 )
 

@@ -29,7 +29,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     if pos < len(text) and text[pos:].strip():
         tail = text[pos:].strip()
         if spans and len(tail) <= CREDIT_CHARS:
-            # A short unpunctuated tail is a credit ("李剑锋摄", "视觉中国供图"): keep it
+            # A short unpunctuated tail is a credit ("王某某摄", "某图片社供图"): keep it
             # with the sentence it belongs to.
             spans[-1] = (spans[-1][0], len(text))
         else:

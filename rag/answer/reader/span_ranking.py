@@ -66,7 +66,7 @@ def best_span(
 
     def closeness(span: Span) -> float:
         # Each question word pulls the span by its IDF, less with distance. Chinese puts the
-        # predicate before the figure ("总量达到80家"), so a span just after a word is closer
+        # predicate before the figure ("泊位达到6个"), so a span just after a word is closer
         # than one just before it. The article's subject recurs all over it, and a word said
         # several times in the sentence pins no one place: both pull less.
         pull = 0.0
