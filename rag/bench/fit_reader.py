@@ -32,9 +32,13 @@ import numpy as np
 from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
 from rag.answer.reader.model import Logistic, ReaderModel
 from rag.answer.reader.question import analyse
-from rag.answer.reader.quote_extent import answer_window, with_cause
-from rag.answer.reader.reader import ExtractiveAnswerer, choice_row
-from rag.answer.reader.shape import extents, question_class
+from rag.answer.reader.reader import (
+    ExtractiveAnswerer,
+    answer_extents,
+    choice_row,
+    sentence_logits,
+)
+from rag.answer.reader.shape import question_class
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.metrics import char_f1, contains_answer
 from rag.bench.questions import Question, load_questions
@@ -87,12 +91,17 @@ def collect(
     return out
 
 
+def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (1 for a constant column)."""
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return x.mean(axis=0), scale
+
+
 def _fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str], c: float) -> Logistic:
     from sklearn.linear_model import LogisticRegression
 
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardiser(x)
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
     clf.fit((x - mean) / scale, y)
     return Logistic(tuple(names), mean, scale, clf.coef_[0], float(clf.intercept_[0]))
@@ -104,10 +113,7 @@ def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
     scores means something, which is all that choosing a sentence needs."""
     from sklearn.linear_model import LogisticRegression
 
-    x, _ = _sentence_data(examples)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = _standardiser(_sentence_data(examples)[0])
     rng = np.random.default_rng(0)
     diffs: list[np.ndarray] = []
     for e in examples:
@@ -136,7 +142,7 @@ def _selection(model: Logistic, examples: Sequence[Example]) -> float:
     right = 0
     for e in examples:
         if e.cands and e.question.answerable:
-            logits = model.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+            logits = sentence_logits(model, e.cands)
             right += bool(e.labels[int(np.argmax(logits))])
     return right / max(1, sum(1 for e in examples if e.question.answerable))
 
@@ -167,7 +173,7 @@ def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, boo
     out: list[tuple[np.ndarray, bool, bool]] = []
     if not e.cands:
         return out
-    logits = sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+    logits = sentence_logits(sentence, e.cands)
     best = int(np.argmax(logits))
     out.append((choice_row(e.cands, logits, best), bool(e.labels[best]), e.question.answerable))
     if e.question.answerable and e.labels.any() and not e.labels.all():
@@ -175,7 +181,7 @@ def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, boo
         for c in rest:
             c.values = dict(c.values)
         relative(rest)
-        rl = sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in rest]))
+        rl = sentence_logits(sentence, rest)
         out.append((choice_row(rest, rl, int(np.argmax(rl))), False, False))
     return out
 
@@ -207,16 +213,13 @@ def fit_extent(
     for e in examples:
         if not (e.question.answerable and e.cands):
             continue
-        logits = model.sentence.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
+        logits = sentence_logits(model.sentence, e.cands)
         best = int(np.argmax(logits))
         if not e.labels[best]:
             continue
         c = e.cands[best]
         info = analyse(e.question.question)
-        start, end = answer_window(info, c.paragraph.text, c.start, c.end, c.span)
-        if info.reason:
-            start, end = with_cause(c.paragraph.text, (c.start, c.end), (start, end))
-        for kind, short in extents(info, c, (start, end)).items():
+        for kind, short in answer_extents(info, c)[1].items():
             value = 0.5 * contains_answer(short.text, e.question.answers) + 0.5 * char_f1(
                 short.text, e.question.answers
             )

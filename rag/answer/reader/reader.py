@@ -27,10 +27,10 @@ from rag.answer.reader.features import (
     candidates,
     relative,
 )
-from rag.answer.reader.model import ReaderModel, load_model
+from rag.answer.reader.model import Logistic, ReaderModel, load_model
 from rag.answer.reader.question import QuestionInfo, analyse
 from rag.answer.reader.quote_extent import TRAILING, answer_window, with_cause
-from rag.answer.reader.shape import extents, question_class
+from rag.answer.reader.shape import Short, extents, question_class
 from rag.answer.types import Answer, StreamEvent, abstain, make_citation, stream_finished
 from rag.index.store import Store
 from rag.ingest.chunking import Chunk
@@ -73,7 +73,7 @@ class ExtractiveAnswerer:
         cands = self.candidates(info, hits, store)
         if not cands:
             return abstain(question, hits, store, info)
-        logits = self.model.sentence.logit(_rows(cands, SENTENCE_FEATURES))
+        logits = sentence_logits(self.model.sentence, cands)
         best = int(np.argmax(logits))
         p_answer = float(self.model.answer.prob(choice_row(cands, logits, best)[None, :])[0])
         if p_answer < self.threshold:
@@ -98,11 +98,7 @@ class ExtractiveAnswerer:
     def said(self, info: QuestionInfo, c: Candidate) -> tuple[str, tuple[int, int]]:
         """What the answer says, at the extent fitted for the question's class, and the
         quote that the citation gives (offsets in the paragraph)."""
-        text = c.paragraph.text
-        start, end = answer_window(info, text, c.start, c.end, c.span)
-        if info.reason:
-            start, end = with_cause(text, (c.start, c.end), (start, end))
-        shown = extents(info, c, (start, end))
+        (start, end), shown = answer_extents(info, c)
         pick = shown[
             self.model.extent.get(question_class(info), self.model.extent.get("*", DEFAULT_EXTENT))
         ]
@@ -137,8 +133,18 @@ def choice_row(cands: Sequence[Candidate], logits: np.ndarray, best: int) -> np.
     return np.array([values.get(f, 0.0) for f in ANSWER_FEATURES], dtype=np.float64)
 
 
-def _rows(cands: Sequence[Candidate], names: Sequence[str]) -> np.ndarray:
-    return np.stack([c.vector(names) for c in cands])
+def sentence_logits(model: Logistic, cands: Sequence[Candidate]) -> np.ndarray:
+    """The sentence model's score of each candidate."""
+    return model.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in cands]))
+
+
+def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], dict[str, Short]]:
+    """The quote for candidate ``c`` (offsets in the paragraph) and the answer at each extent."""
+    text = c.paragraph.text
+    start, end = answer_window(info, text, c.start, c.end, c.span)
+    if info.reason:
+        start, end = with_cause(text, (c.start, c.end), (start, end))
+    return (start, end), extents(info, c, (start, end))
 
 
 def _set_dense(cands: list[Candidate], query: np.ndarray, store: Store) -> None:
