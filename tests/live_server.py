@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,27 +51,54 @@ def wait_until_up(
             time.sleep(0.1)
 
 
-@contextmanager
-def live_server(index_dir: Path, log: Path, token: str | None = TOKEN) -> Iterator[LiveServer]:
-    """``rag serve`` over ``index_dir`` until the block ends; with ``token``, every route needs it."""
+def start_serve(
+    index_dir: Path,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    headers: Mapping[str, str] | None = None,
+    seconds: float = 180,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``rag serve`` over ``index_dir`` (output appended to ``log``) and return the
+    process and its base URL once ``/healthz`` answers; the process is stopped if it fails."""
     port = free_port()
-    env = {**os.environ, "RAG_CORPUS": str(SEEDS)}
-    if token:
-        env |= {"RAG_API_TOKEN": token, "RAG_API_TOKEN_READS": "1"}
+    environment = {**os.environ, "RAG_CORPUS": str(SEEDS), **(env or {})}
     command = [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(index_dir)]
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+            [*command, "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", token, log)
+    url = f"http://127.0.0.1:{port}"
     try:
-        with server.client() as client:
-            wait_until_up(process, client, log)
-        yield server
+        with httpx.Client(base_url=url, headers=dict(headers or {}), timeout=60) as client:
+            wait_until_up(process, client, log, seconds)
+    except BaseException:
+        stop_serve(process)
+        raise
+    return process, url
+
+
+def stop_serve(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if the server has not exited within 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def live_server(index_dir: Path, log: Path, token: str | None = TOKEN) -> Iterator[LiveServer]:
+    """``rag serve`` over ``index_dir`` until the block ends; with ``token``, every route needs it."""
+    env = {"RAG_API_TOKEN": token, "RAG_API_TOKEN_READS": "1"} if token else {}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    process, url = start_serve(index_dir, log, env, headers=headers)
+    try:
+        yield LiveServer(url, token, log)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serve(process)

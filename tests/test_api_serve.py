@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +15,7 @@ from rag.cli import app as cli_app
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
-from tests.live_server import free_port, wait_until_up
+from tests.live_server import start_serve, stop_serve
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DOC = {
@@ -33,28 +29,12 @@ DOC = {
 @contextmanager
 def rag_serve(index_dir: Path, log: Path, **env: str) -> Iterator[httpx.Client]:
     """Run ``rag serve`` until the block ends; yields a client once /healthz answers."""
-    port = free_port()
-    environment = {**os.environ, "RAG_CORPUS": str(SEEDS), **env}
-    command = [sys.executable, "-m", "rag.cli", "serve", "--index-dir", str(index_dir)]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=log.parent,
-        )
+    process, url = start_serve(index_dir, log, env, cwd=log.parent)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_until_up(process, client, log)
+        with httpx.Client(base_url=url, timeout=60) as client:
             yield client
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serve(process)
 
 
 def doc_ids(client: httpx.Client, query: str) -> list[str]:

@@ -19,28 +19,16 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
 from tests.conftest import ROOT, SEEDS, copy_index
-from tests.live_server import free_port, wait_until_up
+from tests.live_server import start_serve
 from tests.test_api_serve import rag_serve
 
 HASH = {"RAG_EMBEDDER": "hash"}
-SERVE = [sys.executable, "-m", "rag.cli", "serve"]
 INDEX = [sys.executable, "-m", "rag.cli", "index"]
 
 
 def _start(index_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], httpx.Client]:
-    port = free_port()
-    env = {**os.environ, "RAG_CORPUS": str(SEEDS), **HASH}
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [*SERVE, "--index-dir", str(index_dir), "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-    wait_until_up(process, client, log, seconds=120)
-    return process, client
+    process, url = start_serve(index_dir, log, HASH, cwd=ROOT, seconds=120)
+    return process, httpx.Client(base_url=url, timeout=30)
 
 
 def _document(n: int) -> dict[str, str]:
