@@ -25,7 +25,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -46,6 +45,7 @@ from rag.bench.splits import part
 from rag.bench.systems import build_engine
 from rag.config import Settings
 from rag.engine import RagEngine
+from rag.search.retrieval import Hit
 
 C_GRID = (0.03, 0.1, 0.3, 1.0)
 MAX_POSITIVES = 3  # pairs per question: up to 3 positives, each against up to 30 negatives
@@ -66,7 +66,7 @@ class Example:
     cands: list[Candidate]
     labels: np.ndarray
     engine: RagEngine
-    hits: list[Any] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
 
 
 @dataclass

@@ -35,6 +35,17 @@ class PartScores:
     list_complete: float | None  # list questions answered with every item
     near_miss_abstention: float | None  # near-miss questions refused
     answer_chars_p50: float | None  # length of the answers given (markers excluded)
+    outcomes: list[Outcome]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "set": self.set_name,
+            "split": self.split,
+            **self.scores.flat(),
+            "list_complete": self.list_complete,
+            "near_miss_abstention": self.near_miss_abstention,
+            "answer_chars_p50": self.answer_chars_p50,
+        }
 
     @property
     def label(self) -> str:
@@ -71,6 +82,7 @@ def part_scores(set_name: str, outcomes: Sequence[Outcome]) -> list[PartScores]:
                 list_complete(part),
                 sum(not o.answered for o in near) / len(near) if near else None,
                 percentile(said, 50),
+                part,
             )
         )
     return out

@@ -122,7 +122,6 @@ class EvalResult:
     cli_ask_seconds: list[float] = field(default_factory=list)  # `rag ask` on a built index
     load_average_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
     parts: list[PartScores] = field(default_factory=list)  # train / held-out answer figures
-    fresh: list[Outcome] = field(default_factory=list)  # the fresh set's outcomes (held out)
 
     def to_json(self) -> dict[str, Any]:
         from rag.bench.summary import result_json
@@ -162,8 +161,6 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
             settings, options.fresh, options.index_root, engine.embedder, options.answer_k, say
         )
         parts += part_scores("fresh", fresh)
-    else:
-        fresh = []
     say("seeds: timing in-process searches and `rag ask` on the built index")
     search_model_ms, search_ms = time_searches(
         RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]
@@ -205,7 +202,6 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         cli_ask_seconds=cli_ask,
         load_average_end=load_average(),
         parts=parts,
-        fresh=fresh,
     )
 
 

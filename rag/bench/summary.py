@@ -59,6 +59,7 @@ def result_json(result: EvalResult) -> dict[str, Any]:
         "command": result.command,
         **comparison_json(result.seeds),
         "cmrc": comparison_json(result.cmrc) if result.cmrc else None,
+        "parts": [p.to_json() for p in result.parts],  # train / held-out answer figures
         "speed": {
             "indexing": {
                 **asdict(result.indexing),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.bench.metrics import Outcome, percentile, score
+from rag.bench.metrics import percentile, score
 
 if TYPE_CHECKING:
     from rag.bench.runner import EvalResult
@@ -109,7 +109,7 @@ def _held_out_targets(result: EvalResult) -> list[Target]:
         o
         for p in result.parts
         if p.split == "held-out" and p.set_name in ("seeds", "fresh")
-        for o in _outcomes(result, p.set_name)
+        for o in p.outcomes
     ]
     targets: list[Target] = []
     if own:
@@ -134,17 +134,6 @@ def _held_out_targets(result: EvalResult) -> list[Target]:
             ),
         ]
     return targets
-
-
-def _outcomes(result: EvalResult, set_name: str) -> list[Outcome]:
-    from rag.bench.splits import split_of
-
-    if set_name == "fresh":
-        return list(result.fresh)
-    runs = result.seeds if set_name == "seeds" else result.cmrc
-    return [] if runs is None else [
-        o for o in runs.systems["hybrid"].outcomes if split_of(set_name, o.question) == "held-out"
-    ]  # fmt: skip
 
 
 def _http_p50(result: EvalResult, endpoint: str) -> float | None:

@@ -1,0 +1,60 @@
+"""Train/held-out splits and the held-out scoring: fixed, grouped, and labelled."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.bench.fit_reader import choose_threshold
+from rag.bench.held_out import list_complete, part_scores
+from rag.bench.metrics import Outcome
+from rag.bench.questions import Question
+from rag.bench.splits import HELD_OUT_SHARE, part, split_of
+
+
+def _q(qid: str, doc: str = "d", qtype: str = "fact", **kw: object) -> Question:
+    return Question(qid, "问题？", ("答案",), "证据答案", doc, qtype, **kw)  # type: ignore[arg-type]
+
+
+def test_the_split_is_fixed_and_near_the_documented_share() -> None:
+    questions = [_q(f"Q{i:04d}") for i in range(2000)]
+    held = part("seeds", questions, "held-out")
+    assert abs(len(held) / len(questions) - HELD_OUT_SHARE) < 0.04
+    assert [q.id for q in held] == [q.id for q in part("seeds", questions, "held-out")]
+    assert split_of("seeds", questions[0]) == split_of("seeds", _q("Q0000", doc="other"))
+
+
+def test_cmrc_questions_of_one_context_fall_in_one_part() -> None:
+    for context in range(50):
+        splits = {
+            split_of("cmrc", _q(f"C{context}-{i}", f"ctx{context}", "cmrc")) for i in range(5)
+        }
+        assert len(splits) == 1
+
+
+def test_the_fresh_set_is_held_out_whole() -> None:
+    assert {split_of("fresh", _q(f"F{i}")) for i in range(20)} == {"held-out"}
+
+
+def _o(q: Question, answer: str, answered: bool = True) -> Outcome:
+    return Outcome(q, 1, answer, answered, 1.0)
+
+
+def test_a_list_is_complete_only_with_every_item() -> None:
+    q = _q("L1", qtype="list", items=("红茶", "绿茶", "白茶"))
+    assert list_complete([_o(q, "红茶、绿茶、白茶[1]。")]) == 1.0
+    assert list_complete([_o(q, "红茶、绿茶[1]。")]) == 0.0
+    assert list_complete([_o(_q("F1"), "答案")]) is None
+
+
+def test_parts_are_labelled_and_keep_their_outcomes() -> None:
+    outcomes = [_o(_q(f"F{i}"), "答案") for i in range(5)]
+    (only,) = part_scores("fresh", outcomes)
+    assert only.label == "fresh (held-out)" and only.outcomes == outcomes
+    assert only.scores.answer_hit == 1.0
+
+
+def test_the_threshold_trades_abstention_against_false_abstention() -> None:
+    prob = np.array([0.9, 0.8, 0.7, 0.1, 0.05, 0.2])
+    answerable = np.array([True, True, True, False, False, False])
+    threshold, abstention, false = choose_threshold(prob, answerable)
+    assert 0.2 < threshold <= 0.7 and abstention == 1.0 and false == 0.0
