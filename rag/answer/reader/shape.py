@@ -123,9 +123,6 @@ def _named_before(info: QuestionInfo, c: Candidate) -> tuple[int, int] | str | N
     return titled[0].text if titled else None
 
 
-EXTENTS = ("short", "clause", "quote")  # how much of the source the answer says
-
-
 def question_class(info: QuestionInfo) -> str:
     """The class the extent policy is fitted per: the asked type and the answer's shape."""
     shape = "list" if info.listing else "why" if info.reason else "how" if info.method else "one"
@@ -133,7 +130,8 @@ def question_class(info: QuestionInfo) -> str:
 
 
 def extents(info: QuestionInfo, c: Candidate, quote: tuple[int, int]) -> dict[str, Short]:
-    """The answer said at each extent: the short answer, the clause holding it, the quote."""
+    """The answer said at each extent (how much of the source it says): ``short``, the short
+    answer; ``clause``, the clause holding it; ``quote``, the whole quote."""
     text = c.paragraph.text
     whole = Short(text[quote[0] : quote[1]], quote)
     short = short_answer(info, c)

@@ -21,11 +21,6 @@ COUNTABLE = ("count", "people", "enterprise", "vehicle")
 SLOT_PULL = 5.0
 
 
-def strict(info: QuestionInfo) -> bool:
-    """Whether a span of the wrong unit or title cannot be the answer at all."""
-    return info.explicit_unit or bool(info.roles) or info.granularity != "any"
-
-
 def fits(info: QuestionInfo, span: Span) -> bool:
     if info.qtype == "number" and info.unit is not None:
         if info.unit == "个":  # the all-purpose classifier: "几个孩子" is answered by "3名子女"
