@@ -72,7 +72,6 @@ class QuestionInfo:
     entities: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     granularity: Literal["year", "day", "any"] = "any"
-    explicit_unit: bool = False
     frame: Frame | None = None  # the question's words around its question word
     reason: bool = False  # asks why
     listing: bool = False  # asks for every item of an enumeration (哪些, 哪几家, 分别是)
@@ -93,7 +92,7 @@ def analyse(question: str) -> QuestionInfo:
         if pattern.search(text):
             qtype = name
             break
-    unit, explicit = _unit(text, english) if qtype == "number" else (None, False)
+    unit = _unit(text, english) if qtype == "number" else None
     terms = tuple(dict.fromkeys(tokenize(QUESTION_WORDS.sub(" ", text))))
     granularity: Literal["year", "day", "any"] = "any"
     if qtype == "date":
@@ -112,7 +111,6 @@ def analyse(question: str) -> QuestionInfo:
         entities=() if english else _entities(text),
         roles=_roles(text, qtype) if qtype in ("person", "org") else (),
         granularity=granularity,
-        explicit_unit=explicit,
         frame=None if english else frame(text.lower()),
         reason=reason,
         listing=bool(LIST.search(text)),
@@ -153,31 +151,31 @@ def _roles(text: str, qtype: QType) -> tuple[str, ...]:
     return tuple(dict.fromkeys(roles))
 
 
-def _unit(text: str, english: bool) -> tuple[str | None, bool]:
-    """The unit a number question asks for, and whether the question names it explicitly."""
+def _unit(text: str, english: bool) -> str | None:
+    """The unit a number question asks for."""
     if english:
         low = text.lower()
         m = _EN_MEASURE.search(low)
         if m:
-            return _EN_MEASURES[m.group(1)], False
+            return _EN_MEASURES[m.group(1)]
         m = re.search(r"how (?:many|much) ([a-z ]+)", low)
         if m:
             for stem, unit in _EN_UNITS.items():
                 if m.group(1).startswith(stem) or f" {stem}" in m.group(1)[:30]:
-                    return unit, False
+                    return unit
         for stem, unit in _EN_UNITS.items():
             if unit in ("元", "%") and re.search(rf"\b{stem}", low):
-                return unit, False
-        return None, False
+                return unit
+        return None
     for m in _ZH_UNIT.finditer(text):
         # "多少家" asks for 家, but "多少支持" does not ask for 支: the unit must be a word.
         word = next((w for w, s, _ in token_spans(text) if s == m.start(1)), m.group(1))
         if len(word) <= len(m.group(1)):
-            return m.group(1), True
+            return m.group(1)
     m = re.search(r"多少\s*([A-Za-z]{2,})", text)
     if m:
-        return m.group(1), True
+        return m.group(1)
     for pattern, unit in _IMPLIED:
         if pattern.search(text):
-            return unit, False
-    return None, False
+            return unit
+    return None
