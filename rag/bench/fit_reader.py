@@ -268,9 +268,13 @@ def answer_figures(model: ReaderModel, examples: Sequence[Example]) -> dict[str,
         lengths = []
         n_ans = sum(1 for e in rows if e.question.answerable) or 1
         n_un = sum(1 for e in rows if not e.question.answerable) or 1
+        engine = rows[0].engine  # one engine per set
+        reader = ExtractiveAnswerer(
+            model=model,
+            scorer=engine.sentence_similarity,
+            query_vector=engine.retriever.embed_query,
+        )
         for e in rows:
-            reader = ExtractiveAnswerer(model=model, scorer=e.engine.sentence_similarity,
-                                        query_vector=e.engine.retriever.embed_query)  # fmt: skip
             a = reader.answer(e.question.question, e.hits, e.engine.store)
             if e.question.answerable:
                 hit += a.answered and contains_answer(a.answer, e.question.answers)

@@ -96,6 +96,12 @@ def check_targets(result: EvalResult) -> list[Target]:
         ),
         _check("HTTP /search p50 at concurrency 1, ms", "≤ 30", _http_p50(result, "search"), lambda v: v <= 30),
         _check("HTTP /ask p50 at concurrency 1, ms", "≤ 60", _http_p50(result, "ask"), lambda v: v <= 60),
+        _check(
+            "HTTP /ask p50 minus /search p50, ms",
+            "≤ 5",
+            _difference(_http_p50(result, "ask"), _http_p50(result, "search")),
+            lambda v: v <= 5,
+        ),
     ]  # fmt: skip
     return targets
 

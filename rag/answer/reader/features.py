@@ -79,6 +79,7 @@ METHOD_CUE = re.compile(
 ANAPHOR = re.compile(r"这里|此地|当地|该[区市县镇村园馆院所校站厂企司省]|^其|，其")
 _NAMED = char_class(CLAUSE_END, "。“”", negate=True, also=r"\s")  # a name holds no punctuation
 _ALIAS = re.compile(rf"({_NAMED}{{2,40}}?)[（(]以下简称[“\"]?([^”\"）)]{{2,20}})[”\"]?[）)]")
+PREVIOUS_SHARE = 0.5  # lex_window: a word found only in the sentence before counts this much
 _HAN_RUN = re.compile(f"[{HAN}]+")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z\-]+|\d+(?:\.\d+)?")
 
@@ -120,7 +121,7 @@ def candidates(
         if article is None or key in seen:
             continue
         seen.add(key)
-        out.extend(_paragraph(info, hit, rank, article, weights, idf))
+        out.extend(_paragraph(info, hit, rank, article, weights))
     return out
 
 
@@ -139,7 +140,6 @@ def _paragraph(
     rank: int,
     article: Article,
     weights: dict[str, float],
-    idf: dict[str, float],
 ) -> list[Candidate]:
     paragraph = article.paragraph(hit.chunk.paragraph)
     title = normalize(article.title).lower()
@@ -154,8 +154,9 @@ def _paragraph(
     )
     figures = info.dates + info.numbers
     missing_figure = sum(1 for f in figures if f not in context) / len(figures) if figures else 0.0
-    latin = [m.group(0).lower() for m in _LATIN.finditer(info.text)] if info.english else []
-    latin = [w for w in latin if w not in info.terms or any(ch.isdigit() for ch in w)]
+    # Latin words and figures that a Chinese source can hold verbatim ("walker", "s1", "2023"):
+    # the question's content terms that are Latin, its stopwords ("how", "the") left out.
+    latin = [t for t in info.terms if _LATIN.fullmatch(t)] if info.english else []
     sentences = split_sentences(paragraph.text)
     bigrams = _bigrams(QUESTION_WORDS.sub(" ", info.text.lower()))
     out = []
@@ -167,10 +168,8 @@ def _paragraph(
         norm += "".join(f" {full}" for short, full in aliases if short in norm)
         present = {t for t in weights if t in norm}
         lex_sentence = sum(weights[t] for t in present) / total
-        lex_window = (
-            lex_sentence
-            + 0.5 * sum(w for t, w in weights.items() if t not in present and t in previous) / total
-        )
+        before = sum(w for t, w in weights.items() if t not in present and t in previous)
+        lex_window = lex_sentence + PREVIOUS_SHARE * before / total
         partial = sum(_part(t, norm) * w for t, w in weights.items() if t not in present) / total
         previous = norm
         slot = find_slot(info.frame, fold(sentence)) if info.frame else None
