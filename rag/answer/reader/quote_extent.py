@@ -32,8 +32,8 @@ def answer_window(
     clauses = split_clauses(text, start, end)
     if span is None:
         if end - start <= MAX_ANSWER_CHARS:
-            return _trim(text, start, end)
-        return _trim(text, *_densest(info, text, clauses))
+            return trim_quote(text, start, end)
+        return trim_quote(text, *_densest(info, text, clauses))
     s, e = start + span.start, start + span.end
     i = next(k for k, (cs, ce) in enumerate(clauses) if cs <= s < ce)
     j = next((k for k, (cs, ce) in enumerate(clauses) if cs < e <= ce), i)
@@ -67,7 +67,7 @@ def answer_window(
         and _fits_window(clauses, i, j + 1)
     ):
         j += 1
-    return _trim(text, clauses[i][0], clauses[j][1])
+    return trim_quote(text, clauses[i][0], clauses[j][1])
 
 
 def _enumerates(text: str, clause: tuple[int, int]) -> bool:
@@ -100,7 +100,7 @@ def _densest(info: QuestionInfo, text: str, clauses: list[tuple[int, int]]) -> t
     return best
 
 
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
+def trim_quote(text: str, s: int, e: int) -> tuple[int, int]:
     """Drop a dangling opening quote and trailing commas from a quote (still verbatim)."""
     while e > s and text[e - 1] in TRAILING:
         e -= 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from rag.answer.reader.answer_spans import Span, org_spans, person_spans, place_spans
 from rag.answer.reader.features import ANAPHOR, CAUSE_CUE, METHOD_CUE, Candidate
 from rag.answer.reader.question import QuestionInfo
+from rag.answer.reader.quote_extent import trim_quote
 from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, STOPS, char_class
 from rag.text.sentences import split_clauses
 
@@ -145,5 +146,7 @@ def extents(info: QuestionInfo, c: Candidate, quote: tuple[int, int]) -> dict[st
     ce = next((b for a, b in clauses if a < e <= b), e)
     while ce > cs and text[ce - 1] in CLAUSE_END + STOPS:
         ce -= 1
-    ce = max(ce, e)
+    # Like the quote, the clause drops an opening quotation mark it does not close.
+    cs, ce = trim_quote(text, cs, ce)
+    cs, ce = min(cs, s), max(ce, e)
     return {"short": short, "clause": Short(text[cs:ce], (cs, ce)), "quote": whole}
