@@ -267,6 +267,18 @@ def mcp(index_dir: IndexDirOption = None) -> None:
     run_stdio(engine)
 
 
+def _require_bench(command: str) -> None:
+    """Fail with one line naming the extra when the benchmark's packages are missing."""
+    from rag.bench import missing_extra
+
+    missing = missing_extra()
+    if missing:
+        raise _fail(
+            f"rag {command} needs the benchmark extra ({missing} is not installed): "
+            "pip install 'rag-zh[bench]'"
+        )
+
+
 @app.command("eval")
 @_closing
 def eval_(
@@ -307,14 +319,7 @@ def eval_(
     ] = True,
 ) -> None:
     """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
-    from rag.bench import missing_extra
-
-    missing = missing_extra()
-    if missing:
-        raise _fail(
-            f"rag eval needs the benchmark extra ({missing} is not installed): "
-            "pip install 'rag-zh[bench]'"
-        )
+    _require_bench("eval")
     from rag.bench.report import console_summary, write_report
     from rag.bench.runner import EvalOptions, run_eval
 
@@ -359,14 +364,7 @@ def fit_reader_(
     ] = None,
 ) -> None:
     """Fit the reader's scorer and abstention on the train parts of the benchmarks."""
-    from rag.bench import missing_extra
-
-    missing = missing_extra()
-    if missing:
-        raise _fail(
-            f"rag fit-reader needs the benchmark extra ({missing} is not installed): "
-            "pip install 'rag-zh[bench]'"
-        )
+    _require_bench("fit-reader")
     from rag.answer.reader.model import shipped_path
     from rag.bench.fit_reader import fit_reader
 

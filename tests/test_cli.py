@@ -114,3 +114,15 @@ def test_non_utf8_corpus_file(env: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["index", "--corpus", str(bad)])
     assert result.exit_code == 1
     assert "not UTF-8" in result.output and "gbk.txt" in result.output
+
+
+@pytest.mark.parametrize("command", ["eval", "fit-reader"])
+def test_benchmark_commands_name_the_missing_extra(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.bench
+
+    monkeypatch.setattr(rag.bench, "missing_extra", lambda: "sklearn")
+    result = runner.invoke(app, [command])
+    assert result.exit_code != 0
+    assert f"rag {command} needs the benchmark extra (sklearn is not installed)" in result.output
