@@ -1,10 +1,10 @@
 """Where in a sentence the answer sits: the slot framed by the question's own words.
 
-A question is a statement with a hole in it: "公园是由谁捐献土地建造的" reads "…由 _ 捐献土地
-建造…". A sentence that holds the words on both sides of the hole, close together, holds the
-answer between them ("公园由泰国国家铁路局捐献土地建造"). One side is enough when the other
-is missing from the sentence: the answer then runs from that side to the clause break
-("分布在 _" → "分布在俄罗斯、日本、朝鲜等地，…").
+A question is a statement with a hole in it: "码头是由谁出资修建的" reads "…由 _ 出资修建…".
+A sentence that holds the words on both sides of the hole, close together, holds the answer
+between them ("码头由某某航运公司出资修建"). One side is enough when the other is missing
+from the sentence: the answer then runs from that side to the clause break
+("销往 _" → "销往甲省、乙省、丙省等地，…").
 
 This needs no name tagger, so it finds the transliterated names, titles and organisations
 that jieba's tagger misses.

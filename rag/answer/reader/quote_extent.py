@@ -12,15 +12,15 @@ from rag.text.chars import CLAUSE_END, CLOSER_OF, OPENERS
 from rag.text.normalize import normalize
 from rag.text.sentences import split_clauses, split_sentences
 
-# A sentence that opens with a consequence ("因此它被称为笨蛋水果"), or gives no cause at all,
+# A sentence that opens with a consequence ("因此它被称为某某果"), or gives no cause at all,
 # answers "why" together with the sentence before it, where narration puts the cause.
 _CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|故|从而|遂|结果|由此|为此)")
 _CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
 MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
 TRAILING = CLAUSE_END  # trimmed from the end of a quote
-# A clause that qualifies or spells out the one before ("…发现于各大洲，但澳洲的化石仍有争议",
-# "…分布于东亚地区，包括日本、朝鲜…") belongs to the answer.
+# A clause that qualifies or spells out the one before ("…在多地有售，但南方的产量仍然不足",
+# "…销往华东地区，包括甲省、乙省…") belongs to the answer.
 _CONTINUATION = re.compile(r"\s*(?:但|不过|然而|却|包括|其中|例如|比如|如(?![今何])|即|分别)")
 
 
@@ -45,8 +45,8 @@ def answer_window(
             i -= 1
         else:
             j += 1
-    # A neighbouring clause that names more of the question ("根据2002年人口普查的数据，" before
-    # "居民总数为31459人"; "…1月24日起，" before "…停播") makes the answer say what it answers.
+    # A neighbouring clause that names more of the question ("根据去年年底的统计，" before
+    # "会员总数为1200人"; "…自3月1日起，" before "…暂停营业") makes the answer say what it answers.
     while True:
         seen = normalize(text[clauses[i][0] : clauses[j][1]]).lower()
         left = _clause_hits(info, text, clauses[i - 1], seen) if i > 0 else 0
@@ -57,7 +57,7 @@ def answer_window(
             j += 1
         else:
             break
-    # An enumeration ("分布于越南、老挝、缅甸") is one answer: never cut it after an item.
+    # An enumeration ("销往甲省、乙省、丙省") is one answer: never cut it after an item.
     respectively = bool(RESPECTIVELY.search(info.text))
     while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
         i -= 1

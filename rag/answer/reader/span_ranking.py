@@ -54,7 +54,7 @@ def best_span(
         return (framed, True) if framed else (None, False)
     words = [t for t in info.focus or info.terms if len(t) >= 2] or list(info.terms)
     anchors = {t: occurrences(t, norm) for t in words}
-    # A word the sentence puts otherwise ("弟弟" / "弟为") still anchors by its longest part.
+    # A word the sentence puts otherwise ("老师" / "师从") still anchors by its longest part.
     partial = {t: longest_part(t, norm) for t, places in anchors.items() if not places}
     anchors.update({p: occurrences(p, norm) for p in partial.values() if p})
     weights = {**weights, **{p: 0.5 * weights.get(t, 1.0) for t, p in partial.items() if p}}
@@ -124,6 +124,6 @@ def _restates(info: QuestionInfo, span: Span) -> bool:
 
 
 def _asked_about(info: QuestionInfo, span: Span) -> bool:
-    """A name the question itself gives ("魏玩的弟弟是谁") is what it asks about, not the
+    """A name the question itself gives ("某某的老师是谁") is what it asks about, not the
     answer; still, the clause around it may hold the answer, so it is kept as a last resort."""
     return normalize(span.text).lower() in info.text.lower()
