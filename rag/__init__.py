@@ -5,7 +5,7 @@ The public API is the names in ``__all__``::
     from rag import RagEngine, Settings
 
     engine = RagEngine(Settings())
-    answer = engine.ask("光谷瞪羚企业累计达到多少家？")
+    answer = engine.ask("园区去年新增了多少家企业？")  # over the documents in Settings().corpus
 
 Importing this package is cheap and silent: each name is imported on first access (module
 ``__getattr__``), so ``import rag`` loads no model, index, FAISS or tokenizer dictionary.

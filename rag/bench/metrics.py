@@ -116,7 +116,7 @@ def segment(text: str) -> list[str]:
 
 
 def _is_punctuation(token: str) -> bool:
-    # "%" is punctuation to Unicode but part of an answer like "46.1%".
+    # "%" is punctuation to Unicode but part of an answer like "12.5%".
     return len(token) == 1 and token != "%" and unicodedata.category(token).startswith("P")
 
 

@@ -1,6 +1,6 @@
 """Units of measure, defined once in ``data/units.tsv``: what each measures, which a question names.
 
-The reader tags "1690家" as a number in 家, the question analyser reads "多少家" as asking for
+The reader tags "320家" as a number in 家, the question analyser reads "多少家" as asking for
 家, and the LLM verifier compares "1.2亿元" with "12000万元" by value: all three read the
 units from here.
 """

@@ -38,7 +38,7 @@ MARKER = re.compile(
     r"[\[［【]\s*(?:(?:资料|来源|source)\s*)?(\d{1,3}(?:\s*[,，、\-–]\s*\d{1,3})*)\s*[\]］】]",
     re.IGNORECASE,
 )
-# "…1690家。[1]" cites like "…1690家[1]。": move markers in front of the punctuation they follow.
+# "…320家。[1]" cites like "…320家[1]。": move markers in front of the punctuation they follow.
 _MARKERS_AFTER_END = re.compile(
     rf"({char_class(SENTENCE_END, '.')}+)((?:\s*{MARKER.pattern})+)", re.IGNORECASE
 )
