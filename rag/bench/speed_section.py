@@ -53,8 +53,12 @@ def speed_section(result: EvalResult) -> list[str]:
         f"{fmt(percentile(beyond, 50), 1)} ms to the model at p50, a figure that does not depend "
         "on the machine's load the way the totals do.",
         "",
-        f"`rag ask` as a new process on the built seed index (start-up, model and index "
-        f"loading included), {len(c)} runs: " + " / ".join(f"{v:.2f} s" for v in c) + ".",
+        (
+            f"`rag ask` as a new process on the built seed index (start-up, model and index "
+            f"loading included), {len(c)} runs: " + " / ".join(f"{v:.2f} s" for v in c) + "."
+            if c
+            else "`rag ask` as a new process: not timed (`--cli-runs 0`)."
+        ),
         "",
         "### HTTP (`rag serve`, extractive answers)",
         "",
