@@ -48,3 +48,13 @@ def test_fast_path_agrees_with_opencc_on_every_seed_line_and_question() -> None:
     assert len(lines) > 300
     for line in lines:
         assert to_simplified(line) == reference.convert(line), line
+
+
+def test_a_long_text_converted_piece_by_piece_reads_as_opencc_converts_it_whole() -> None:
+    text = (
+        "這個園區於去年開發完成，吸引了數十家企業進駐；「一目瞭然」的規劃、乾淨的街道（以及"
+        "著名的夜市）讓遊客讚嘆不已！他們說：「這裡的發展，真是令人驚嘆……」 後來呢？"
+    )
+    assert len(text) > 24  # long enough to be converted in pieces
+    assert to_simplified(text) == OpenCC("t2s").convert(text)
+    assert to_simplified("已经是简体的句子，没有要改的字。") == "已经是简体的句子，没有要改的字。"

@@ -7,6 +7,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
+from rag.text.chars import CLAUSE_END, CLOSERS, ELLIPSIS, OPENERS, STOPS
+
 _WS = re.compile(r"\s+")
 # Full-width ASCII variants (！ to ～) map to ASCII by a fixed offset; U+3000 is the ideographic space.
 _WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -49,11 +51,41 @@ def half_width(text: str) -> str:
     return text.translate(_WIDTH)
 
 
-def to_simplified(text: str) -> str:
-    """Traditional Chinese characters to simplified (no-op on simplified text)."""
-    if _triggers().isdisjoint(text):
-        return text
+# Where a text may be cut before conversion: punctuation and spaces that no key of t2s's
+# dictionaries holds (checked in ``_pieces``), so no phrase match can cross them.
+_BREAKS = STOPS + ELLIPSIS + CLAUSE_END + OPENERS + CLOSERS + " \t\n"
+# Texts up to this long are converted whole; longer ones piece by piece.
+_WHOLE = 24
+
+
+@lru_cache(maxsize=1)
+def _pieces() -> re.Pattern[str]:
+    folder = files("opencc") / "dictionary"
+    keys: set[str] = set()
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            keys.update(line.split("\t", 1)[0])
+    breaks = "".join(c for c in _BREAKS if c not in keys)
+    return re.compile(f"[^{re.escape(breaks)}]+")
+
+
+def _convert(text: str) -> str:
     return str(_t2s().convert(text))
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese characters to simplified (no-op on simplified text).
+
+    opencc's converter is pure Python (~2 ms for a 300-character paragraph): a long text is
+    converted only in the pieces between punctuation that hold a character t2s changes,
+    which gives the same result, since no dictionary key spans those marks.
+    """
+    triggers = _triggers()
+    if triggers.isdisjoint(text):
+        return text
+    if len(text) <= _WHOLE:
+        return _convert(text)
+    return _pieces().sub(lambda m: m[0] if triggers.isdisjoint(m[0]) else _convert(m[0]), text)
 
 
 def normalize(text: str) -> str:

@@ -217,21 +217,28 @@ def _paragraph(
     return out
 
 
-_article_cache: dict[int, tuple[Article, str, tuple[tuple[str, str], ...]]] = {}
+_article_cache: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
+_ALIAS_CUE = "以下简称"  # the literal _ALIAS needs: text without it has no abbreviation
 
 
 def _article_text(article: Article) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """The article's normalised text and its abbreviations ("以下简称…"), cached."""
-    cached = _article_cache.get(id(article))
-    if cached is not None and cached[0] is article:
-        return cached[1], cached[2]
+    """The article's normalised text and its abbreviations ("以下简称…"), cached by content
+    (the store hands out a new Article per read; hashing its texts is far cheaper than this)."""
+    key = hash((article.doc_id, article.title, tuple(p.text for p in article.paragraphs)))
+    cached = _article_cache.get(key)
+    if cached is not None:
+        return cached
     text = normalize(article.title + " " + " ".join(p.text for p in article.paragraphs)).lower()
-    aliases = tuple(
-        dict.fromkeys((m.group(2).lower(), m.group(1).lower()) for m in _ALIAS.finditer(text))
+    aliases = (
+        tuple(
+            dict.fromkeys((m.group(2).lower(), m.group(1).lower()) for m in _ALIAS.finditer(text))
+        )
+        if _ALIAS_CUE in text
+        else ()
     )
     if len(_article_cache) > 4096:
         _article_cache.clear()
-    _article_cache[id(article)] = (article, text, aliases)
+    _article_cache[key] = (text, aliases)
     return text, aliases
 
 
