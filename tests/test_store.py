@@ -232,3 +232,55 @@ def test_another_process_writing_is_seen_without_restart(hash_engine: RagEngine)
     hash_engine.add_document("本进程", "本进程随后的写入。", doc_id="mine")
     fresh = RagEngine(hash_engine.settings, embedder=HashEmbedder())
     assert fresh.store.article("ext") is not None and fresh.store.article("mine") is not None
+
+
+def _exhaustive_bm25(index_dir: Path, tokens: list[str], k: int) -> list[tuple[int, float]]:
+    """BM25 over every stored chunk's tokens: what the store's pruned search must equal."""
+    from rag.index.lexical import BM25Params, idf, invert, score, top_scores
+
+    with sqlite3.connect(index_dir / DB_FILE) as db:
+        rows = db.execute("SELECT key, tokens FROM chunk_data ORDER BY key").fetchall()
+    keys = [key for key, _ in rows]
+    docs = [json.loads(t) or ["\x00"] for _, t in rows]
+    postings, df = invert(keys, docs)
+    n, avglen = len(docs), sum(len(d) for d in docs) / len(docs)
+    weights: dict[str, int] = {}
+    for t in tokens:
+        weights[t] = weights.get(t, 0) + 1
+    parts = [
+        (ids, values * weights[t])
+        for t in weights
+        if t in postings
+        for ids, values in [score(postings[t], idf(df[t], n), avglen, BM25Params())]
+    ]
+    return top_scores(parts, k)
+
+
+@pytest.mark.parametrize("k", [1, 5, 50])
+def test_bm25_reads_few_posting_lists_and_still_ranks_exactly(
+    hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch, k: int
+) -> None:
+    store = hash_engine.store
+    assert isinstance(store, LocalStore)
+    reads: list[int] = []
+    real = LocalStore._postings
+    monkeypatch.setattr(
+        LocalStore, "_postings", lambda self, db, term: reads.append(term) or real(self, db, term)
+    )
+    from rag.text.tokens import tokenize
+
+    pruned = 0
+    for question in [
+        "光谷瞪羚企业累计达到多少家",
+        "高新区 企业 创新 发展 产业 企业",  # frequent words only, one twice
+        "兰州高新区生物医药企业有多少家？",
+        "北京经开区未来产业",
+    ]:
+        tokens = tokenize(question)
+        reads.clear()
+        got = [(r.order, r.score) for r in store.lexical_search(tokens, k)]
+        want = _exhaustive_bm25(hash_engine.index_dir, tokens, k)
+        assert [key for key, _ in got] == [key for key, _ in want], question
+        assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-5), question
+        pruned += len(reads) < len(set(tokens) & set(store.idf(tokens)))
+    assert pruned  # some query's frequent terms were scored without their posting lists
