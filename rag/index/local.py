@@ -46,9 +46,6 @@ LEGACY_MANIFEST = "manifest.json"  # the format-1 index: JSON generations
 # Catching up more vectors than this at open writes a fresh FAISS cache for the next start.
 SAVE_AFTER_CATCH_UP = 20_000
 _IN_BATCH = 900  # SQLite's bound on parameters per statement is 999 on old builds
-# BM25 (MaxScore): seen chunks scored from their stored tokens at most; past this many, the
-# next posting list is read instead.
-COMPLETE_AT_MOST = 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -309,109 +306,40 @@ class LocalStore:
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
 
     def lexical_search(self, tokens: Sequence[str], k: int) -> list[ScoredChunk]:
-        """BM25's top ``k``, exact, reading as few posting lists as the scores allow.
-
-        Terms are read rarest first (the highest bound on what a term adds: its IDF times
-        its count in the query). Once the ``k``-th best partial score exceeds the bound of
-        every term not read yet, no unseen chunk can enter the top ``k`` (MaxScore): the few
-        seen chunks that still could are scored for the remaining terms from their stored
-        tokens, so a frequent term's long posting list is never read.
-        """
         self.refresh()
         n, length = self._counters.get("chunks", 0), self._counters.get("length", 0)
         if not n or not tokens or k <= 0:
             return []
         db = self._db()
         weights = Counter(tokens)
-        avglen = length / n
-        dead = self._dead
-        filter_dead = len(dead) > k  # many deletions since the last compaction
-        gone = np.fromiter(dead, dtype=np.int64) if filter_dead else None
-        wanted = k if filter_dead else k + len(dead)
         with _transaction(db, "BEGIN"):
             terms = self._terms(db, list(weights))
-            order = sorted(terms, key=lambda t: (-idf(terms[t][1], n) * weights[t], t))
-            bounds = [idf(terms[t][1], n) * weights[t] for t in order]
-            parts: list[tuple[np.ndarray, np.ndarray]] = []
-            found: list[tuple[int, float]] = []
-            for i, term in enumerate(order):
-                keys, values = score(
-                    self._postings(db, terms[term][0]), idf(terms[term][1], n), avglen,
-                    self.params.bm25,
-                )  # fmt: skip
-                if gone is not None:
-                    keep = ~np.isin(keys, gone)
-                    keys, values = keys[keep], values[keep]
-                parts.append((keys, values * weights[term]))
-                rest = order[i + 1 :]
-                if not rest:
-                    found = top_scores(parts, wanted)
-                    break
-                completed = self._complete(db, parts, rest, terms, weights, bounds[i + 1 :], wanted)
-                if completed is not None:
-                    found = completed
-                    break
-        found = [(key, s) for key, s in found if key not in dead][:k]
+            by_id = {term_id: (term, df) for term, (term_id, df) in terms.items()}
+            rows: dict[int, list[Postings]] = {}
+            for part in _batches(list(by_id)):
+                marks = ",".join("?" * len(part))
+                for term_id, ids, tfs in db.execute(
+                    f"SELECT term, ids, tfs FROM postings WHERE term IN ({marks}) "
+                    "ORDER BY term, batch",
+                    list(part),
+                ):
+                    rows.setdefault(term_id, []).append(Postings.decode(ids, tfs))
+        parts = []
+        for term_id, postings in rows.items():
+            term, df = by_id[term_id]
+            keys, values = score(
+                Postings.concat(postings), idf(df, n), length / n, self.params.bm25
+            )
+            parts.append((keys, values * weights[term]))
+        dead = self._dead
+        if len(dead) > k:  # many deletions since the last compaction: filter every list
+            gone = np.fromiter(dead, dtype=np.int64)
+            masks = [~np.isin(ks, gone) for ks, _ in parts]
+            parts = [(ks[m], vs[m]) for (ks, vs), m in zip(parts, masks, strict=True)]
+            dead = frozenset()
+        found = [(key, s) for key, s in top_scores(parts, k + len(dead)) if key not in dead][:k]
         chunks = self._chunks_by_key([key for key, _ in found])
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
-
-    def _complete(
-        self,
-        db: sqlite3.Connection,
-        parts: list[tuple[np.ndarray, np.ndarray]],
-        rest: Sequence[str],
-        terms: dict[str, tuple[int, int]],
-        weights: Counter[str],
-        bounds: Sequence[float],
-        k: int,
-    ) -> list[tuple[int, float]] | None:
-        """The exact top ``k`` if the terms in ``rest`` cannot bring an unseen chunk into it,
-        from the partial scores in ``parts``; ``None`` when more lists must be read first."""
-        partial = top_scores(parts, len(parts) * max(len(p[0]) for p in parts))  # all, best first
-        remaining = float(sum(bounds))
-        if len(partial) < k or partial[k - 1][1] <= remaining:
-            return None
-        threshold = partial[k - 1][1]
-        # sorted best first: the chunks that the remaining terms could still lift into the top
-        # k are a prefix
-        open_count = sum(1 for _, s in partial if s + remaining >= threshold)
-        if open_count > COMPLETE_AT_MOST:
-            return None
-        open_keys = [key for key, _ in partial[:open_count]]
-        stored = {
-            key: json.loads(toks)
-            for part in _batches(open_keys)
-            for key, toks in db.execute(
-                f"SELECT key, tokens FROM chunk_data WHERE key IN ({','.join('?' * len(part))})",
-                list(part),
-            )
-        }
-        n, length = self._counters["chunks"], self._counters["length"]
-        ids = np.array(open_keys, dtype=np.int64)
-        # a chunk's length as its posting entries hold it (no tokens counts as one)
-        lengths = np.array([min(len(stored.get(key, ())) or 1, 65535) for key in open_keys])
-        extra = [(ids, np.array([s for _, s in partial[:open_count]], dtype=np.float32))]
-        for term in rest:
-            tf = np.array([stored.get(key, ()).count(term) for key in open_keys])
-            has = tf > 0
-            postings = Postings(
-                ids[has],
-                np.minimum(tf[has], 65535).astype(np.uint16),
-                lengths[has].astype(np.uint16),
-            )
-            keys, values = score(postings, idf(terms[term][1], n), length / n, self.params.bm25)
-            extra.append((keys.astype(np.int64), values * weights[term]))
-        return top_scores(extra, k)
-
-    def _postings(self, db: sqlite3.Connection, term_id: int) -> Postings:
-        """A term's posting lists of every write batch, as one."""
-        parts = [
-            Postings.decode(ids, tfs)
-            for ids, tfs in db.execute(
-                "SELECT ids, tfs FROM postings WHERE term = ? ORDER BY batch", (term_id,)
-            )
-        ]
-        return Postings.concat(parts) if parts else Postings.decode(b"", b"")
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         self.refresh()
