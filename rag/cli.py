@@ -396,17 +396,30 @@ def bench_scale(
     report: Annotated[Path, typer.Option("--report", help="Markdown report to write")] = Path(
         "eval/SCALE.md"
     ),
+    embedder: Annotated[
+        str,
+        typer.Option(
+            "--embedder",
+            help="hash (vectors summed per sentence) or a model that embeds every chunk",
+        ),
+    ] = "hash",
 ) -> None:
-    """Benchmark the local store at growing sizes (synthetic text, hash vectors)."""
+    """Benchmark the local store at growing sizes (synthetic text, hash or model vectors)."""
     import shlex
 
     from rag.bench.scale import run_scale, scale_report
+    from rag.index.embeddings import make_embedder
 
     try:
         counts = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise _fail(f"--sizes must be comma-separated integers, not {sizes!r}", 2) from None
-    rows = run_scale(counts, root, get_settings().corpus, lambda s: typer.echo(s, err=True))
+    try:
+        model = None if embedder == "hash" else make_embedder(embedder)
+    except RagError as exc:
+        raise _fail(str(exc), 2) from None
+    say = lambda s: typer.echo(s, err=True)  # noqa: E731
+    rows = run_scale(counts, root, get_settings().corpus, say, model)
     command = "rag bench-scale " + " ".join(shlex.quote(a) for a in sys.argv[2:])
     report.write_text(scale_report(rows, command.strip()), encoding="utf-8")
     typer.echo(report.read_text(encoding="utf-8"))

@@ -2,8 +2,10 @@
 
 Documents are made of sentences drawn from the seed pages, each paragraph with an invented
 name so the vocabulary keeps growing as a real corpus's does. Chunks and their tokens are
-built directly (every distinct sentence is tokenised once) and vectors are the hash
-embedder's, summed per sentence: what is measured is the store, not jieba or the model.
+built directly (every distinct sentence is tokenised once). By default vectors are the hash
+embedder's, summed per sentence: what is measured is the store, not jieba or the model. With
+``--embedder e5-small`` every chunk is embedded by the model as an index build would (build
+time includes it) and the queries are the model's query vectors of seed sentences.
 Every figure comes from this run; start-up and memory are measured in a fresh process.
 """
 
@@ -20,12 +22,12 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from rag.index.embeddings import HashEmbedder
+from rag.index.embeddings import Embedder, HashEmbedder
 from rag.index.local import LocalStore
 from rag.index.store import IndexedDocument, IndexParams
 from rag.index.vectors import AnnParams
@@ -52,22 +54,28 @@ class ScaleRow:
     delete_p50_ms: float
     dense: str
     recall_at_10: float | None
+    embedder: str = "hash"
 
 
 class SyntheticCorpus:
     """Documents of seed sentences; tokens and vectors of each sentence computed once."""
 
-    def __init__(self, seeds: Sequence[Path], seed: int = 0) -> None:
+    def __init__(self, seeds: Sequence[Path], seed: int = 0, model: Embedder | None = None) -> None:
         sentences: list[str] = []
         for article in load_corpus(list(seeds)):
             for p in article.paragraphs:
                 sentences.extend(p.text[s:e] for s, e in split_sentences(p.text))
         self.sentences = [s for s in dict.fromkeys(sentences) if 8 <= len(s) <= 180]
-        embedder = HashEmbedder()
+        self.model = model  # None: hash vectors summed per sentence, no model call per chunk
+        embedder = model or HashEmbedder()
         self.tokens = [tuple(tokenize(s)) for s in self.sentences]
         self.vectors = embedder.embed_passages(self.sentences)
+        self.query_vectors = (
+            np.stack([model.embed_query(s) for s in self.sentences]) if model else self.vectors
+        )
         self.rng = random.Random(seed)
         self.dim = embedder.dim
+        self.embedder = embedder.name
 
     def _name(self) -> str:
         return "".join(chr(self.rng.randrange(0x4E00, 0x9FA5)) for _ in range(3))
@@ -92,9 +100,22 @@ class SyntheticCorpus:
         article = Article(doc_id, title, tuple(paragraphs), "synthetic")
         return IndexedDocument(article, tuple(chunks), tuple(tokens), np.stack(vectors))
 
+    def embedded(self, docs: Sequence[IndexedDocument]) -> list[IndexedDocument]:
+        """``docs`` with every chunk embedded by the model (one batch call), when there is one."""
+        if self.model is None:
+            return list(docs)
+        texts = [c.text for d in docs for c in d.chunks]
+        vectors = self.model.embed_passages(texts)
+        out, start = [], 0
+        for d in docs:
+            stop = start + len(d.chunks)
+            out.append(replace(d, vectors=vectors[start:stop]))
+            start = stop
+        return out
+
     def queries(self, count: int) -> list[tuple[tuple[str, ...], np.ndarray]]:
         picks = [self.rng.randrange(len(self.sentences)) for _ in range(count)]
-        return [(self.tokens[i], self.vectors[i]) for i in picks]
+        return [(self.tokens[i], self.query_vectors[i]) for i in picks]
 
 
 def _dir_mb(path: Path) -> float:
@@ -152,7 +173,7 @@ def measure(
 ) -> ScaleRow:
     index_dir = root / f"scale-{size}"
     shutil.rmtree(index_dir, ignore_errors=True)
-    params = IndexParams(embedder="hash", dim=corpus.dim, chunking=ChunkParams())
+    params = IndexParams(embedder=corpus.embedder, dim=corpus.dim, chunking=ChunkParams())
     store = LocalStore.create(index_dir, params, ann)
     docs = size // CHUNKS_PER_DOC
     started = time.perf_counter()
@@ -160,7 +181,7 @@ def measure(
     for n in range(docs):
         batch.append(corpus.document(n))
         if len(batch) * CHUNKS_PER_DOC >= WRITE_BATCH or n == docs - 1:
-            store.write(batch)
+            store.write(corpus.embedded(batch))
             batch = []
             if n % 100_000 < WRITE_BATCH // CHUNKS_PER_DOC:
                 say(f"  {size:,}: {(n + 1) * CHUNKS_PER_DOC:,} chunks written")
@@ -175,7 +196,7 @@ def measure(
         searches.append((time.perf_counter() - t0) * 1000)
     adds, deletes = [], []
     for i in range(20):
-        doc = corpus.document(docs + i)
+        (doc,) = corpus.embedded([corpus.document(docs + i)])
         t0 = time.perf_counter()
         store.write([doc])
         adds.append((time.perf_counter() - t0) * 1000)
@@ -199,13 +220,18 @@ def measure(
         delete_p50_ms=round(statistics.median(deletes), 1),
         dense="IVF-SQ8" if approximate else "exact",
         recall_at_10=None if recall is None else round(recall, 3),
+        embedder=corpus.embedder,
     )
 
 
 def run_scale(
-    sizes: Sequence[int], root: Path, seeds: Sequence[Path], say: Callable[[str], None]
+    sizes: Sequence[int],
+    root: Path,
+    seeds: Sequence[Path],
+    say: Callable[[str], None],
+    model: Embedder | None = None,
 ) -> list[ScaleRow]:
-    corpus = SyntheticCorpus(seeds)
+    corpus = SyntheticCorpus(seeds, model=model)
     say(f"{len(corpus.sentences)} distinct seed sentences; sizes {', '.join(map(str, sizes))}")
     ann = AnnParams()
     return [measure(size, root, corpus, ann, say) for size in sizes]
@@ -213,12 +239,12 @@ def run_scale(
 
 def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
     head = (
-        "| chunks | build s | disk MB | start-up s | RSS MB | search p50 ms | p95 ms "
+        "| chunks | vectors | build s | disk MB | start-up s | RSS MB | search p50 ms | p95 ms "
         "| add p50 ms | delete p50 ms | dense index | recall@10 |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n"
     )
     lines = [
-        f"| {r.chunks:,} | {r.build_s} | {r.disk_mb} | {r.startup_s} | {r.rss_mb:.0f} "
+        f"| {r.chunks:,} | {r.embedder} | {r.build_s} | {r.disk_mb} | {r.startup_s} | {r.rss_mb:.0f} "
         f"| {r.search_p50_ms} | {r.search_p95_ms} | {r.add_p50_ms} | {r.delete_p50_ms} "
         f"| {r.dense} | {'' if r.recall_at_10 is None else r.recall_at_10} |"
         for r in rows
@@ -226,7 +252,8 @@ def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
     return (
         "# Scale benchmark of the local store\n\n"
         f"Produced by `{command}` on {os.cpu_count()} cores; synthetic documents of seed sentences, "
-        "hash-embedder vectors, 8 chunks per document. Search is one dense (top 50) plus one "
+        "8 chunks per document; vectors: hash-embedder vectors summed per sentence, or every chunk "
+        "embedded by the named model (its build time includes embedding). Search is one dense (top 50) plus one "
         "BM25 (top 50) store query, the work a `/search` does besides embedding the question. "
         "Add and delete are one document of 8 chunks, committed (fsync) each time. Start-up is a "
         "fresh process opening the index and answering one search; its RSS includes the FAISS "
