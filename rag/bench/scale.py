@@ -178,13 +178,16 @@ def measure(
     docs = size // CHUNKS_PER_DOC
     started = time.perf_counter()
     batch: list[IndexedDocument] = []
+    shown = 0  # tenths of the build reported so far
     for n in range(docs):
         batch.append(corpus.document(n))
         if len(batch) * CHUNKS_PER_DOC >= WRITE_BATCH or n == docs - 1:
             store.write(corpus.embedded(batch))
             batch = []
-            if n % 100_000 < WRITE_BATCH // CHUNKS_PER_DOC:
-                say(f"  {size:,}: {(n + 1) * CHUNKS_PER_DOC:,} chunks written")
+            if (n + 1) * 10 // docs > shown:
+                shown = (n + 1) * 10 // docs
+                elapsed = time.perf_counter() - started
+                say(f"  {size:,}: {(n + 1) * CHUNKS_PER_DOC:,} chunks written ({elapsed:.0f} s)")
     store.compact()
     build = time.perf_counter() - started
     say(f"  {size:,}: built in {build:.0f} s; measuring")
