@@ -232,3 +232,29 @@ def test_another_process_writing_is_seen_without_restart(hash_engine: RagEngine)
     hash_engine.add_document("本进程", "本进程随后的写入。", doc_id="mine")
     fresh = RagEngine(hash_engine.settings, embedder=HashEmbedder())
     assert fresh.store.article("ext") is not None and fresh.store.article("mine") is not None
+
+
+def test_an_index_of_the_previous_format_is_upgraded_in_place(hash_engine: RagEngine) -> None:
+    query = "光谷瞪羚企业累计达到多少家"
+    before = [(h.chunk.chunk_id, h.score) for h in hash_engine.search(query, 10).hits]
+    hash_engine.close()
+    with sqlite3.connect(hash_engine.index_dir / DB_FILE) as db:  # as format 2 stored them
+        db.executescript(
+            """
+            CREATE TABLE old (term INTEGER NOT NULL, batch INTEGER NOT NULL, ids BLOB NOT NULL,
+                tfs BLOB NOT NULL, PRIMARY KEY (term, batch)) WITHOUT ROWID;
+            INSERT INTO old SELECT term, batch, ids, tfs FROM postings;
+            DROP TABLE postings;
+            ALTER TABLE old RENAME TO postings;
+            UPDATE meta SET value = 'rag-zh-local/2' WHERE key = 'format';
+            """
+        )
+    engine = RagEngine(hash_engine.settings, embedder=HashEmbedder())
+    assert [(h.chunk.chunk_id, h.score) for h in engine.search(query, 10).hits] == before
+    meta = _meta(engine.index_dir)
+    assert meta["format"] == "rag-zh-local/3"
+    with sqlite3.connect(engine.index_dir / DB_FILE) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'postings'").fetchone()
+    assert "WITHOUT ROWID" not in sql
+    engine.add_document("新文档", "光谷瞪羚企业累计达到两千家。", doc_id="after-upgrade")
+    assert "after-upgrade" in {h.chunk.doc_id for h in engine.search(query, 10, "bm25").hits}
