@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,7 +67,6 @@ def _clean_settings(
     (``UNIT_THRESHOLD``), which still refuses questions the sources know nothing of. e2e
     tests keep the fitted threshold.
     """
-    import os
 
     for key in list(os.environ):
         if key.startswith("RAG_"):
@@ -87,18 +88,37 @@ def hash_settings(tmp_path: Path) -> Settings:
     )
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """``<name>/index`` built by ``build`` once per test run, shared by the xdist workers
+    (they take turns on a lock; the first one builds, the others find it done)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's directory, above each worker's own
+    target = shared / name
+    with open(shared / f"{name}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "done").exists():
+            shutil.rmtree(target, ignore_errors=True)
+            build(target / "index")
+            (target / "done").touch()
+    return target / "index"
+
+
 @pytest.fixture(scope="session")
 def hash_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seed index built once per test session with the hash embedder (never written to:
+    """The seed index built once per test run with the hash embedder (never written to:
     each test gets its own copy through ``hash_engine``)."""
     from rag.engine import RagEngine
 
-    index_dir = tmp_path_factory.mktemp("hash-index") / "index"
-    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash")
-    engine = RagEngine(settings, embedder=HashEmbedder())
-    engine.build()
-    engine.store.close()
-    return index_dir
+    def build(index_dir: Path) -> None:
+        settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash")
+        engine = RagEngine(settings, embedder=HashEmbedder())
+        engine.build()
+        engine.store.close()
+
+    return built_once(tmp_path_factory, "hash-index", build)
 
 
 def copy_index(source: Path, target: Path) -> Path:
@@ -123,13 +143,14 @@ def hash_milvus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("pymilvus")
     from rag.engine import RagEngine
 
-    index_dir = tmp_path_factory.mktemp("hash-milvus") / "index"
-    settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash", store="milvus")
-    engine = RagEngine(settings, embedder=HashEmbedder())
-    engine.build()
-    engine.close()
-    release_milvus_lite(index_dir)
-    return index_dir
+    def build(index_dir: Path) -> None:
+        settings = Settings(index_dir=index_dir, corpus=[SEEDS], embedder="hash", store="milvus")
+        engine = RagEngine(settings, embedder=HashEmbedder())
+        engine.build()
+        engine.close()
+        release_milvus_lite(index_dir)
+
+    return built_once(tmp_path_factory, "hash-milvus", build)
 
 
 def release_milvus_lite(index_dir: Path) -> None:
