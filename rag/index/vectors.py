@@ -100,7 +100,6 @@ class VectorIndex:
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest keys with their inner product, best first."""
-
         _threads_for(1)
         with self._lock:
             k = min(k, self.size)
