@@ -35,29 +35,44 @@ CHECKS = [
 ]
 
 
+def _operations(app: object) -> dict[str, schemathesis.APIOperation]:
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    return {op.label: op for op in (r.ok() for r in schema.get_all_operations())}
+
+
+# One test per operation and mode, so that xdist can spread them over the workers. The schema
+# does not depend on the index: read from an app that is never started, it opens none.
+OPERATIONS = sorted(
+    op.ok().label
+    for op in schemathesis.openapi.from_dict(create_app().openapi()).get_all_operations()
+)
+
+
+def test_every_operation_is_fuzzed() -> None:
+    assert len(OPERATIONS) == 12
+
+
+@pytest.mark.parametrize("label", OPERATIONS)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
-    hash_engine: RagEngine, mode: GenerationMode
+    hash_engine: RagEngine, mode: GenerationMode, label: str
 ) -> None:
     # Built here rather than with schemathesis' pytest plugin: its lazy fixture loader does
     # not work with this pytest version.
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(engine=hash_engine))
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12
-    for operation in operations:
+    operation = _operations(create_app(engine=hash_engine))[label]
 
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=15,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def fuzz(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=15,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case: schemathesis.Case) -> None:
+        case.call_and_validate(checks=CHECKS)
 
-        fuzz()
+    fuzz()
 
 
 # Letters, marks (NFD accents), digits, punctuation, symbols, spaces, and the characters an id
