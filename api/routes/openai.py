@@ -122,7 +122,17 @@ class ChatCompletion(BaseModel):
 
 STREAM_DOC = {
     "description": "With `stream: true`: `chat.completion.chunk` events, then `data: [DONE]`",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {
+        "text/event-stream": {
+            # each event, as OpenAPI 3.2 describes a stream (and as /ask/stream does): a data
+            # line holding a chunk as JSON, or [DONE] last
+            "itemSchema": {
+                "type": "object",
+                "required": ["data"],
+                "properties": {"data": {"type": "string"}},
+            }
+        }
+    },
 }
 
 
