@@ -35,6 +35,17 @@ CHECKS = [
 ]
 
 
+def fuzzing(examples: int) -> settings:
+    """Hypothesis settings of every run here: ``examples`` cases, the same on every machine."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 def _operations(app: object) -> dict[str, schemathesis.APIOperation]:
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     return {op.label: op for op in (r.ok() for r in schema.get_all_operations())}
@@ -62,13 +73,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
     operation = _operations(create_app(engine=hash_engine))[label]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=15,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzzing(15)
     def fuzz(case: schemathesis.Case) -> None:
         case.call_and_validate(checks=CHECKS)
 
@@ -92,13 +97,7 @@ def test_document_ids_of_any_characters_are_stored_normalised_or_refused(
     operation = schema["/documents"]["POST"]
 
     @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE), doc_id=IDS)
-    @settings(
-        max_examples=80,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzzing(80)
     def fuzz(case: schemathesis.Case, doc_id: str) -> None:
         # The JSON body: a multipart upload cannot carry a lone surrogate (its client cannot
         # encode one); uploads' ids are tested in test_api_upload.py.
