@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rag.errors import EmbedderError
+from rag.index.cpu import cores
 from rag.index.e5_q4 import Q4File, dequantize, file_digest
 from rag.index.e5_tokenizer import E5Tokenizer
 
@@ -116,11 +117,6 @@ def session_options(threads: int) -> Any:
     return opts
 
 
-def default_threads() -> int:
-    """One intra-op thread per core this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 @dataclass(frozen=True)
 class _Window:
     """One model input: ``<s>`` + at most 510 content ids of text ``text`` + ``</s>``."""
@@ -158,7 +154,7 @@ class OnnxE5Embedder:
         self.name = name
         self.format = fmt
         self._weights = weights
-        self._threads = threads or default_threads()
+        self._threads = threads or cores()  # one intra-op thread per core
         self._cache = cache
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None

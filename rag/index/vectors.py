@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.index.cpu import cores
+
 _FILE = re.compile(r"^vectors\.(\d+)\.(\d+)\.faiss$")
 
 
@@ -40,8 +42,7 @@ def _threads_for(n: int) -> None:
     """FAISS's OpenMP threads for a call on ``n`` vectors (the setting is per calling thread)."""
     import faiss
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    faiss.omp_set_num_threads(1 if n < ONE_THREAD_BELOW else cores or 1)
+    faiss.omp_set_num_threads(1 if n < ONE_THREAD_BELOW else cores())
 
 
 class VectorIndex:
