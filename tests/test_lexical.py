@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.index.lexical import BM25Params, Postings, idf, invert, score, top_scores, unseen_idf
 from rag.text.tokens import tokenize
@@ -70,3 +71,34 @@ def test_postings_survive_encoding_and_drop_deleted_chunks() -> None:
     assert again.ids.tolist() == [5, 9, 12] and again.tf.tolist() == [1, 1, 2]
     assert again.length.tolist() == [2, 1, 2]
     assert again.without(np.array([9])).ids.tolist() == [5, 12]
+
+
+def _parts(*lists: dict[int, float]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [
+        (np.array(sorted(d), dtype=np.uint32), np.array([d[i] for i in sorted(d)], np.float32))
+        for d in lists
+    ]
+
+
+def test_top_scores_break_ties_at_the_cut_by_key_on_both_paths() -> None:
+    # Ten chunks tie; the best three by key win, whatever order selection visits them in.
+    tied = {key: 1.0 for key in range(30, 10, -2)}
+    dense = _parts(tied, {31: 0.5, 33: 0.25})  # few keys, small range: one accumulator
+    sparse = _parts({k * 1000: v for k, v in tied.items()}, {31_000: 0.5})  # wide range
+    assert [k for k, _ in top_scores(dense, 4)] == [12, 14, 16, 18]
+    assert [k for k, _ in top_scores(sparse, 4)] == [12_000, 14_000, 16_000, 18_000]
+    assert top_scores(dense, 1) == [(12, 1.0)]
+
+
+def test_top_scores_leave_out_excluded_keys() -> None:
+    parts = _parts({1: 3.0, 2: 2.0, 3: 1.0}, {1: 1.0, 4: 0.5})
+    gone = np.array([1, 99], dtype=np.int64)
+    assert [k for k, _ in top_scores(parts, 2, exclude=gone)] == [2, 3]
+    wide = _parts({1: 3.0, 200_000: 2.0}, {1: 1.0, 300_000: 0.5})
+    assert [k for k, _ in top_scores(wide, 5, exclude=gone)] == [200_000, 300_000]
+
+
+def test_top_scores_sum_every_term_of_a_chunk() -> None:
+    # Chunk 7 is only second in each list but first in total: the floor must not drop it.
+    parts = _parts({i: 1.0 for i in range(50)} | {7: 0.9}, {7: 0.9, 60: 1.0})
+    assert top_scores(parts, 1) == [(7, pytest.approx(1.8))]

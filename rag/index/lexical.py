@@ -113,26 +113,50 @@ def score(
     return postings.ids, (term_idf * tf / (tf + norm)).astype(np.float32)
 
 
-def top_scores(parts: Sequence[tuple[np.ndarray, np.ndarray]], k: int) -> list[tuple[int, float]]:
-    """Sum per-term scores by chunk key and return the ``k`` best positive ones, best first."""
+def top_scores(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]], k: int, exclude: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """Sum per-term scores by chunk key and return the ``k`` best positive ones, best first.
+
+    Each part is one term's (keys, scores), a key at most once in it. Keys in ``exclude``
+    (deleted chunks still in the posting lists) score nothing.
+    """
     parts = [p for p in parts if len(p[0])]
     if not parts or k <= 0:
         return []
-    ids = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    values = np.concatenate([p[1] for p in parts])
-    if len(parts) > 1:
-        top = int(ids.max())
-        if len(ids) * 16 > top:  # dense enough: one pass over an array indexed by key
-            sums = np.bincount(ids, weights=values, minlength=top + 1)
-            ids = np.flatnonzero(sums)
-            values = sums[ids].astype(np.float32)
-        else:
+    top = max(int(ids.max()) for ids, _ in parts)
+    total = sum(len(ids) for ids, _ in parts)
+    if len(parts) > 1 and total * 16 > top:  # dense enough: one accumulator indexed by key
+        sums = np.zeros(top + 1, dtype=np.float64)
+        for ids, values in parts:
+            sums[ids] += values  # no repeated key within a part, so no lost updates
+        if exclude is not None and len(exclude):
+            sums[exclude[exclude <= top]] = 0.0
+        # A floor for the k-th best score: the k-th best among the chunks of the rarest
+        # terms (their sums are final). Only chunks at or above it are ranked below.
+        floor, seen = 0.0, np.empty(0, dtype=np.int64)
+        for ids, _ in sorted(parts, key=lambda p: len(p[0])):
+            seen = np.union1d(seen, ids)  # each chunk once: a repeat would raise the floor
+            if len(seen) >= k:
+                break
+        sample = sums[seen]
+        if len(sample) >= k:
+            floor = float(np.partition(sample, len(sample) - k)[len(sample) - k])
+        ids = np.flatnonzero(sums >= floor) if floor > 0 else np.flatnonzero(sums)
+        values = sums[ids].astype(np.float32)
+    else:
+        ids = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        values = np.concatenate([p[1] for p in parts])
+        if len(parts) > 1:
             ids, inverse = np.unique(ids, return_inverse=True)
             values = np.bincount(inverse, weights=values, minlength=len(ids)).astype(np.float32)
+        if exclude is not None and len(exclude):
+            values = np.where(np.isin(ids, exclude), np.float32(0), values)
     keep = values > 0
     ids, values = ids[keep], values[keep]
     if len(ids) > k:
-        pick = np.argpartition(-values, k - 1)[:k]
-        ids, values = ids[pick], values[pick]
-    order = np.lexsort((ids, -values))
+        kth = values[np.argpartition(-values, k - 1)[:k]].min()
+        tied = values >= kth
+        ids, values = ids[tied], values[tied]
+    order = np.lexsort((ids, -values))[:k]
     return [(int(ids[i]), float(values[i])) for i in order]

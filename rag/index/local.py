@@ -144,6 +144,7 @@ class LocalStore:
         self._version = -1
         self._counters: dict[str, int] = {}
         self._dead: frozenset[int] = frozenset()  # deleted, still in posting lists
+        self._dead_array: tuple[frozenset[int], np.ndarray] = (self._dead, np.empty(0, np.int64))
         self._vectors: VectorIndex | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -367,15 +368,16 @@ class LocalStore:
                 Postings.concat(postings), idf(df, n), length / n, self.params.bm25
             )
             parts.append((keys, values * weights[term]))
-        dead = self._dead
-        if len(dead) > k:  # many deletions since the last compaction: filter every list
-            gone = np.fromiter(dead, dtype=np.int64)
-            masks = [~np.isin(ks, gone) for ks, _ in parts]
-            parts = [(ks[m], vs[m]) for (ks, vs), m in zip(parts, masks, strict=True)]
-            dead = frozenset()
-        found = [(key, s) for key, s in top_scores(parts, k + len(dead)) if key not in dead][:k]
+        found = top_scores(parts, k, exclude=self._dead_keys())
         chunks = self._chunks_by_key([key for key, _ in found])
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
+
+    def _dead_keys(self) -> np.ndarray:
+        """The deleted chunks still in posting lists, as an array (kept until they change)."""
+        dead = self._dead
+        if self._dead_array[0] is not dead:
+            self._dead_array = (dead, np.fromiter(dead, dtype=np.int64, count=len(dead)))
+        return self._dead_array[1]
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         self.refresh()
