@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 
 import httpx
-import openai
 import pytest
 from fastapi.testclient import TestClient
 
@@ -122,6 +121,8 @@ def test_source_list_names_nearest_sources_when_unanswered(hash_engine: RagEngin
 
 @pytest.mark.e2e
 def test_the_official_openai_client_gets_answers_and_streams(e5_server: LiveServer) -> None:
+    import openai  # ~1 s to import: only in the one test that uses it
+
     api = openai.OpenAI(base_url=e5_server.url + "/v1", api_key=e5_server.token, max_retries=0)
     assert [m.id for m in api.models.list()] == ["rag-zh"]
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from mcp import Client, StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 from typer.testing import CliRunner
 
 from rag.cli import app as cli_app
@@ -20,6 +17,9 @@ from rag.index.embeddings import HashEmbedder
 from rag.integrations.mcp import build_server
 from tests.conftest import copy_index
 from tests.live_server import SEEDS, LiveServer
+
+if TYPE_CHECKING:  # the SDK takes ~1 s to import: only the tests that use it import it
+    from mcp import Client
 
 pytestmark = pytest.mark.anyio
 QUESTION = "北京经开区已在几个未来产业细分领域形成相对成熟的基础？"
@@ -48,12 +48,16 @@ async def exercise(client: Client) -> dict[str, Any]:
 
 
 async def test_tools_return_what_the_http_api_returns(hash_engine: RagEngine) -> None:
+    from mcp import Client
+
     async with Client(build_server(lambda: hash_engine)) as client:
         answer = await exercise(client)
     assert answer == {**hash_engine.ask(QUESTION).to_json(), "took_ms": answer["took_ms"]}
 
 
 async def test_bad_input_is_a_tool_error_not_a_crash(hash_engine: RagEngine) -> None:
+    from mcp import Client
+
     async with Client(build_server(lambda: hash_engine)) as client:
         empty = await client.call_tool("ask", {"question": "  "})
         assert empty.is_error and "question is empty" in empty.content[0].text  # type: ignore[union-attr]
@@ -72,6 +76,8 @@ def _same_as_in_process(answer: dict, engine: RagEngine) -> bool:  # type: ignor
 async def test_rag_mcp_over_stdio_with_the_real_model(
     e5_index_dir: Path, tmp_path: Path, e5_engine: RagEngine
 ) -> None:
+    from mcp import Client, StdioServerParameters
+
     index_dir = copy_index(e5_index_dir, tmp_path / "index")
     params = StdioServerParameters(
         command=sys.executable,
@@ -87,6 +93,10 @@ async def test_rag_mcp_over_stdio_with_the_real_model(
 async def test_mcp_over_http_needs_the_token_like_every_route(
     e5_server: LiveServer, e5_engine: RagEngine
 ) -> None:
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
     url = e5_server.url + "/mcp"
     headers = {"Authorization": f"Bearer {e5_server.token}"}
     async with Client(

@@ -16,7 +16,6 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.errors import IndexMismatchError, IndexNotFoundError, StoreUnavailableError
 from rag.index.embeddings import HashEmbedder
-from rag.index.milvus import RECORD_FILE
 from rag.index.milvus_schema import PART_CHARS
 from rag.text.tokens import tokenize
 from tests.conftest import ROOT, SEEDS, release_milvus_lite
@@ -104,6 +103,8 @@ def test_a_long_document_is_stored_in_parts_and_reads_back_whole(
 def test_the_settings_are_recorded_and_a_mismatch_is_refused(
     hash_milvus_engine: RagEngine,
 ) -> None:
+    from rag.index.milvus import RECORD_FILE  # imports pymilvus: only where it is used
+
     record = json.loads((hash_milvus_engine.index_dir / RECORD_FILE).read_text())
     assert record["params"]["embedder"] == {"name": "hash", "dim": 384}
     assert record["collection"] == "rag_zh"
