@@ -151,7 +151,8 @@ def compare_backends(
     runs = {n: BackendRun(n) for n in names}
     models = {n: make_embedder(n) for n in names}
     for m in models.values():
-        m.embed_query("预热")  # load outside every timing
+        m.embed_query("预热")  # load (each graph) outside every timing
+        m.embed_passages(["预热"])
     texts = planned_texts(load_corpus(settings.corpus), settings)
     count = getattr(models[names[0]], "count_tokens", len)  # characters without a tokenizer
     tokens = sum(count(t) for t in texts)

