@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from rag.bench.environment import git_revision
+from rag.bench.environment import cpu_model, git_revision
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -32,3 +32,15 @@ def test_only_changes_outside_the_report_mark_the_revision_dirty(tmp_path: Path)
 
     (tmp_path / "eval" / "other.png").write_text("v2\n", encoding="utf-8")
     assert git_revision(tmp_path, report) == clean + "+dirty"
+
+
+def test_the_cpu_is_named_with_its_widest_vector_extension(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text(
+        "processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n"
+        "processor\t: 1\nmodel name\t: Some CPU\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n"
+    )
+    assert cpu_model(info) == "Some CPU, AVX-512 VNNI"
+    info.write_text("model name\t: Older CPU\nflags\t\t: fpu sse avx2\n")
+    assert cpu_model(info) == "Older CPU, AVX2"
+    assert cpu_model(tmp_path / "missing") == "unknown"

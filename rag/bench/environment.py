@@ -51,6 +51,7 @@ class Environment:
     git: str
     packages: dict[str, str] = field(default_factory=dict)
     settings: dict[str, object] = field(default_factory=dict)
+    cpu: str = "unknown"  # model and widest vector extension: speed ratios depend on them
 
 
 def describe(
@@ -66,11 +67,32 @@ def describe(
         platform=platform.platform(),
         cpus=os.cpu_count() or 0,
         memory_gib=round(psutil.virtual_memory().total / 2**30, 1),
+        cpu=cpu_model(),
         load_average=load_average(),
         git=git_revision(repo or Path.cwd(), outputs),
         packages={name: _version(name) for name in PACKAGES},
         settings={name: getattr(settings, name) for name in SETTINGS},
     )
+
+
+# Vector extensions that decide how fast the model runs, widest first (/proc/cpuinfo flags).
+_EXTENSIONS = (("avx512_vnni", "AVX-512 VNNI"), ("avx512f", "AVX-512"), ("avx2", "AVX2"))
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """``"<model name>, <widest vector extension>"`` from ``cpuinfo``; "unknown" elsewhere."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return "unknown"
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    widest = next((name for flag, name in _EXTENSIONS if flag in flags), "no AVX2")
+    return f"{fields.get('model name', 'unknown')}, {widest}"
 
 
 def load_average() -> tuple[float, float, float]:

@@ -50,7 +50,7 @@ def write_report(result: EvalResult, path: Path) -> Path:
                 ["started", env.started],
                 ["git revision", f"`{env.git}`"],
                 ["python / platform", f"{env.python} / {env.platform}"],
-                ["machine", f"{env.cpus} CPUs, {env.memory_gib} GiB"],
+                ["machine", f"{env.cpus} CPUs ({env.cpu}), {env.memory_gib} GiB"],
                 [
                     "load average (1/5/15 min) at start → end",
                     f"{env.load_average} → {result.load_average_end}",
