@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.bench.environment import cpu_model
 from rag.index.embeddings import Embedder, HashEmbedder
 from rag.index.local import LocalStore
 from rag.index.store import IndexedDocument, IndexParams
@@ -39,6 +40,16 @@ from rag.text.tokens import tokenize
 
 CHUNKS_PER_DOC = 8
 WRITE_BATCH = 5_000  # chunks per write while building, as a bulk import would do
+NPROBE_SWEEP = (16, 32, 64, 128)  # lists searched, for the recall/latency table
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The approximate index at one ``nprobe``: recall against exact search, dense latency."""
+
+    nprobe: int
+    recall_at_10: float
+    dense_p50_ms: float
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class ScaleRow:
     dense: str
     recall_at_10: float | None
     embedder: str = "hash"
+    probes: tuple[Probe, ...] = ()
 
 
 class SyntheticCorpus:
@@ -152,8 +164,10 @@ def _startup(index_dir: Path, params: IndexParams, ann: AnnParams) -> tuple[floa
     return float(seconds), float(rss)
 
 
-def _recall(store: LocalStore, corpus: SyntheticCorpus, queries: int = 50) -> float:
-    """Overlap of the dense index's top 10 with exact search over every stored vector."""
+def _exact(
+    store: LocalStore, corpus: SyntheticCorpus, queries: int = 50
+) -> list[tuple[np.ndarray, set[str]]]:
+    """Query vectors with the chunk ids of their exact top 10 over every stored vector."""
     keys: list[str] = []
     mats: list[np.ndarray] = []
     cursor = store._db().execute("SELECT chunk_id, vector FROM chunks JOIN chunk_data USING (key)")
@@ -161,11 +175,19 @@ def _recall(store: LocalStore, corpus: SyntheticCorpus, queries: int = 50) -> fl
         keys.extend(k for k, _ in rows)
         mats.append(np.frombuffer(b"".join(v for _, v in rows), np.float32).reshape(-1, corpus.dim))
     matrix = np.vstack(mats)
-    found = 0
-    for _, vector in corpus.queries(queries):
-        exact = {keys[i] for i in np.argsort(-(matrix @ vector))[:10]}
-        found += len(exact & {r.chunk.chunk_id for r in store.dense_search(vector, 10)})
-    return found / (10 * queries)
+    return [
+        (vector, {keys[i] for i in np.argsort(-(matrix @ vector))[:10]})
+        for _, vector in corpus.queries(queries)
+    ]
+
+
+def _recall(store: LocalStore, exact: Sequence[tuple[np.ndarray, set[str]]]) -> float:
+    """Overlap of the dense index's top 10 with the exact top 10."""
+    found = sum(
+        len(top & {r.chunk.chunk_id for r in store.dense_search(vector, 10)})
+        for vector, top in exact
+    )
+    return found / (10 * len(exact))
 
 
 def measure(
@@ -208,7 +230,9 @@ def measure(
         deletes.append((time.perf_counter() - t0) * 1000)
     vectors = store._vectors
     approximate = vectors is not None and vectors.approximate
-    recall = _recall(store, corpus) if approximate else None
+    exact = _exact(store, corpus) if approximate else []
+    recall = _recall(store, exact) if approximate else None
+    probes = _probes(store, corpus, exact) if approximate else ()
     store.close()
     startup, rss = _startup(index_dir, params, ann)
     return ScaleRow(
@@ -224,6 +248,7 @@ def measure(
         dense="IVF-SQ8" if approximate else "exact",
         recall_at_10=None if recall is None else round(recall, 3),
         embedder=corpus.embedder,
+        probes=probes,
     )
 
 
@@ -240,6 +265,49 @@ def run_scale(
     return [measure(size, root, corpus, ann, say) for size in sizes]
 
 
+def _probes(
+    store: LocalStore, corpus: SyntheticCorpus, exact: Sequence[tuple[np.ndarray, set[str]]]
+) -> tuple[Probe, ...]:
+    """Recall and dense search latency at each ``nprobe`` of the sweep (default restored)."""
+    vectors = store._vectors
+    assert vectors is not None and vectors.nprobe is not None
+    default, out = vectors.nprobe, []
+    for nprobe in NPROBE_SWEEP:
+        vectors.nprobe = nprobe
+        times = []
+        for _, vector in corpus.queries(200):
+            t0 = time.perf_counter()
+            store.dense_search(vector, 50)
+            times.append((time.perf_counter() - t0) * 1000)
+        out.append(
+            Probe(nprobe, round(_recall(store, exact), 3), round(statistics.median(times), 2))
+        )
+    vectors.nprobe = default
+    return tuple(out)
+
+
+def _probe_table(rows: Sequence[ScaleRow]) -> str:
+    swept = [r for r in rows if r.probes]
+    if not swept:
+        return ""
+    head = "| chunks | vectors | " + " | ".join(f"nprobe {n}" for n in NPROBE_SWEEP) + " |\n"
+    head += "|---:|---|" + "---:|" * len(NPROBE_SWEEP) + "\n"
+    lines = [
+        f"| {r.chunks:,} | {r.embedder} | "
+        + " | ".join(f"{p.recall_at_10} ({p.dense_p50_ms} ms)" for p in r.probes)
+        + " |"
+        for r in swept
+    ]
+    return (
+        "\nThe approximate index searched with more or fewer of its lists (`nprobe`; the default "
+        f"is {AnnParams().nprobe}): recall@10 against exact search (50 queries) and, in brackets, "
+        "the p50 of one dense store query (top 50, chunks fetched).\n\n"
+        + head
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
     head = (
         "| chunks | vectors | build s | disk MB | start-up s | RSS MB | search p50 ms | p95 ms "
@@ -254,7 +322,7 @@ def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
     ]
     return (
         "# Scale benchmark of the local store\n\n"
-        f"Produced by `{command}` on {os.cpu_count()} cores; synthetic documents of seed sentences, "
+        f"Produced by `{command}` on {os.cpu_count()} cores ({cpu_model()}); synthetic documents of seed sentences, "
         "8 chunks per document; vectors: hash-embedder vectors summed per sentence, or every chunk "
         "embedded by the named model (its build time includes embedding). Search is one dense (top 50) plus one "
         "BM25 (top 50) store query, the work a `/search` does besides embedding the question. "
@@ -265,4 +333,5 @@ def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
         + head
         + "\n".join(lines)
         + "\n"
+        + _probe_table(rows)
     )

@@ -69,6 +69,18 @@ class VectorIndex:
 
         return isinstance(self._index, faiss.IndexIVF)
 
+    @property
+    def nprobe(self) -> int | None:
+        """Lists an approximate index searches per query (``None`` for an exact index)."""
+        index: Any = self._index
+        return int(index.nprobe) if self.approximate else None
+
+    @nprobe.setter
+    def nprobe(self, lists: int) -> None:
+        index: Any = self._index
+        if self.approximate:
+            index.nprobe = max(1, min(lists, index.nlist))
+
     def _tune(self) -> None:
         import faiss
 
