@@ -85,7 +85,7 @@ class VectorIndex:
         import faiss
 
         if isinstance(self._index, faiss.IndexIVF):
-            self._index.nprobe = min(self.ann.nprobe, self._index.nlist)
+            self.nprobe = self.ann.nprobe
             # id -> (list, offset): removing a document's chunks touches those entries
             # alone, where a plain IVF index scans every list (O(N) per delete)
             hashtable = faiss.DirectMap.Hashtable  # type: ignore[attr-defined]
