@@ -24,6 +24,7 @@ from api.routes import documents, openai, page, query, service
 from rag import __version__
 from rag.config import Settings, get_settings
 from rag.engine import RagEngine
+from rag.text.crosslingual import glossary
 
 DESCRIPTION = """
 Offline Chinese semantic search and question answering with exact paragraph citations.
@@ -91,7 +92,9 @@ WARM_UP_QUESTION = "这里讲了什么？"
 
 def open_engine(settings: Settings, engine: RagEngine | None = None) -> RagEngine:
     """Load the index and answer one question, so no request pays for loading the model,
-    the tokenizer's dictionary or the answerer's tables (never the LLM: extractive mode)."""
+    the tokenizer's dictionary, the answerer's tables or the glossary English questions are
+    translated with (never the LLM: extractive mode)."""
     engine = engine or RagEngine(settings)
     engine.ask(WARM_UP_QUESTION, 1, mode="extractive")
+    glossary()
     return engine

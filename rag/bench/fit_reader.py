@@ -30,7 +30,6 @@ import numpy as np
 
 from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
 from rag.answer.reader.model import Logistic, ReaderModel
-from rag.answer.reader.question import analyse
 from rag.answer.reader.reader import (
     ExtractiveAnswerer,
     answer_extents,
@@ -83,7 +82,8 @@ def collect(
     out = []
     for n, q in enumerate(questions, start=1):
         hits = engine.search(q.question, k=5).hits
-        cands = answerer.candidates(analyse(q.question), hits, engine.store)
+        info = answerer.question_info(q.question, engine.store)
+        cands = answerer.candidates(info, hits, engine.store)
         labels = np.array([contains_answer(c.sentence, q.answers) for c in cands], dtype=bool)
         out.append(Example(q, set_name, cands, labels, engine, list(hits)))
         if n % 200 == 0:
@@ -218,7 +218,7 @@ def fit_extent(
         if not e.labels[best]:
             continue
         c = e.cands[best]
-        info = analyse(e.question.question)
+        info = ExtractiveAnswerer.question_info(e.question.question, e.engine.store)
         for kind, short in answer_extents(info, c)[1].items():
             value = 0.5 * contains_answer(short.text, e.question.answers) + 0.5 * char_f1(
                 short.text, e.question.answers

@@ -13,6 +13,7 @@ from rag.config import Fusion
 from rag.index.embeddings import Embedder
 from rag.index.store import ScoredChunk, Store
 from rag.ingest.chunking import Chunk
+from rag.search.translation import chinese_terms
 from rag.text.normalize import normalize
 from rag.text.tokens import tokenize
 
@@ -75,7 +76,8 @@ class Retriever:
             dense = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
             found.update((r.chunk.chunk_id, r) for r in results)
         if mode != "dense":
-            results = store.lexical_search(tokenize(text), n)
+            # an English question also searches with the Chinese words that translate it
+            results = store.lexical_search(tokenize(text) + chinese_terms(text, store), n)
             lexical = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
             found.update((r.chunk.chunk_id, r) for r in results)
         fused = self._fuse(dense, lexical, mode)

@@ -51,6 +51,11 @@ def in_dictionary(word: str) -> bool:
     return bool(_jieba().dt.FREQ.get(word))
 
 
+def word_frequency(word: str) -> int:
+    """How often ``word`` occurs in jieba's dictionary corpus (0 for a word it does not know)."""
+    return int(_jieba().dt.FREQ.get(word) or 0)
+
+
 def token_spans(text: str) -> list[tuple[str, int, int]]:
     """Search-mode jieba tokens of already-normalised ``text`` with their offsets."""
     return [(w.lower(), s, e) for w, s, e in _jieba().tokenize(text, mode="search")]

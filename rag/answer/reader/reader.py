@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from rag.answer.types import Answer, StreamEvent, abstain, make_citation, stream
 from rag.index.store import Store
 from rag.ingest.chunking import Chunk
 from rag.search.retrieval import Hit
+from rag.search.translation import chinese_terms
 from rag.text.chars import ELLIPSIS, STOPS, char_class
 
 _ENDS_SENTENCE = re.compile(f"{char_class(STOPS, ELLIPSIS)}$")
@@ -69,7 +71,7 @@ class ExtractiveAnswerer:
         return stream_finished(self.answer(question, hits, store))
 
     def answer(self, question: str, hits: Sequence[Hit], store: Store) -> Answer:
-        info = analyse(question)
+        info = self.question_info(question, store)
         cands = self.candidates(info, hits, store)
         if not cands:
             return abstain(question, hits, store, info)
@@ -79,6 +81,15 @@ class ExtractiveAnswerer:
         if p_answer < self.threshold:
             return abstain(question, hits, store, info, support=p_answer)
         return self._compose(info, question, cands[best], p_answer, float(logits[best]))
+
+    @staticmethod
+    def question_info(question: str, store: Store) -> QuestionInfo:
+        """The question analysed; for one in English, its words are the Chinese words of the
+        corpus that translate them (and its names found verbatim), so word overlap counts."""
+        info = analyse(question)
+        if info.english and (terms := chinese_terms(info.text, store)):
+            info = replace(info, terms=tuple(terms))
+        return info
 
     def candidates(self, info: QuestionInfo, hits: Sequence[Hit], store: Store) -> list[Candidate]:
         """Every candidate sentence with all its features set."""

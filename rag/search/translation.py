@@ -1,0 +1,33 @@
+"""English questions searched in Chinese: the dictionary's translations a corpus actually uses.
+
+:func:`rag.text.crosslingual.translate` lists every Chinese word an English word may stand
+for; the store's vocabulary says which of them this corpus holds. Lexical search and the
+reader's word-overlap features take those, so "subsidy" finds the chunks that say 补贴.
+"""
+
+from __future__ import annotations
+
+from rag.index.lexical import UNSEEN
+from rag.index.store import Store
+from rag.text.chars import has_han
+from rag.text.crosslingual import translate
+from rag.text.tokens import tokenize
+
+# Chinese words kept per English word or phrase: its most common ones found in the corpus.
+PER_WORD = 2
+
+
+def chinese_terms(text: str, store: Store) -> list[str]:
+    """For English ``text``: the Chinese words of its translations that occur in ``store``
+    (at most :data:`PER_WORD` each), then its own words that occur there verbatim (names,
+    model numbers, figures). Empty for text with Han characters."""
+    if has_han(text):
+        return []
+    options = translate(text)
+    words = tokenize(text)  # as the index cut its text: names, model numbers, figures
+    candidates = [w for t in options for w in t.chinese] + words
+    idf = store.idf(candidates)
+    known = {t for t in idf if t != UNSEEN}
+    terms = [w for t in options for w in [c for c in t.chinese if c in known][:PER_WORD]]
+    terms += [w for w in words if w in known]
+    return list(dict.fromkeys(terms))

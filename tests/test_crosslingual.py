@@ -1,0 +1,119 @@
+"""English questions over Chinese documents: dictionary translations, kept where the corpus
+uses them, feed lexical search and the reader's word overlap."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.engine import RagEngine
+from rag.index.embeddings import HashEmbedder
+from rag.search.translation import PER_WORD, chinese_terms
+from rag.text.crosslingual import english_words, read_glossary, translate
+
+HARBOUR = (
+    "滨江港区春节期间保障企业生产。\n\n"
+    "春节期间不停工的企业可以获得一次性补贴，最高不超过8万元。\n\n"
+    "港区新建了两座冷链仓库，由海川物流公司运营。"
+)
+
+
+def _table(text: str) -> dict[str, tuple[str, ...]]:
+    return {t.english: t.chinese for t in translate(text)}
+
+
+def test_words_and_phrases_get_their_chinese_words() -> None:
+    table = _table("Which factories received a subsidy during the Spring Festival?")
+    assert "工厂" in table["factories"]  # a plural, looked up by its singular
+    assert "补贴" in table["subsidy"]
+    assert table["spring festival"] == ("春节",)  # the phrase, not "spring" and "festival"
+
+
+def test_question_words_stopwords_and_figures_are_not_translated() -> None:
+    table = _table("How many of the 35 projects are in Ningbo?")
+    assert set(table) == {"projects", "ningbo"}
+    assert "宁波" in table["ningbo"]  # a place name, from the dictionary's proper nouns
+
+
+def test_inflections_and_hyphens_find_their_stems() -> None:
+    table = _table("Where is the new high-tech storage of the cold-chain company?")
+    assert {"高新技术", "高科技"} & set(table["high tech"])
+    assert "公司" in table["company"]
+    assert "建设" in _table("construction")["construction"]  # the noun, through its verb
+
+
+def test_common_words_come_first_and_single_characters_last() -> None:
+    for chinese in (t.chinese for t in translate("tax zone company harbour warehouse")):
+        singles = [len(w) == 1 for w in chinese]
+        assert singles == sorted(singles)
+
+
+def test_english_words_drop_possessives_and_keep_figures() -> None:
+    assert english_words("Haichuan's 2 warehouses cost 8.5%") == [
+        "haichuan",
+        "2",
+        "warehouses",
+        "cost",
+        "8.5%",
+    ]
+
+
+@pytest.fixture
+def harbour_engine(tmp_path: Path) -> RagEngine:
+    settings = Settings(index_dir=tmp_path / "index", corpus=[tmp_path / "none"], embedder="hash")
+    engine = RagEngine(settings, embedder=HashEmbedder())
+    engine.add_document("滨江港区春节保生产", HARBOUR, doc_id="harbour")
+    engine.add_document("城市公园改造", "公园新增健身步道三公里。", doc_id="park")
+    return engine
+
+
+def test_only_translations_the_corpus_holds_are_kept(harbour_engine: RagEngine) -> None:
+    terms = chinese_terms(
+        "What subsidy do companies get for working during the Spring Festival?",
+        harbour_engine.store,
+    )
+    assert "补贴" in terms and "春节" in terms
+    known = harbour_engine.store.idf(terms)
+    assert all(t in known for t in terms)  # nothing the corpus lacks
+    for t in translate("What subsidy do companies get"):
+        assert len([w for w in t.chinese if w in terms]) <= PER_WORD
+    assert chinese_terms("春节期间有补贴吗？", harbour_engine.store) == []  # Chinese: as it is
+
+
+def test_an_english_question_finds_chinese_text_by_words(harbour_engine: RagEngine) -> None:
+    hits = harbour_engine.search("Spring Festival subsidy for companies", k=2, mode="bm25").hits
+    assert hits and hits[0].chunk.doc_id == "harbour" and "补贴" in hits[0].chunk.text
+
+
+def test_names_in_latin_letters_stay_terms_when_the_corpus_has_them(
+    harbour_engine: RagEngine,
+) -> None:
+    harbour_engine.add_document("机器人", "Walker S1机器人身高172厘米。", doc_id="robot")
+    terms = chinese_terms("How tall is the Walker S1 robot?", harbour_engine.store)
+    assert "机器人" in terms and "s1" in terms
+
+
+def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> None:
+    source = tmp_path / "cedict.txt.gz"
+    lines = [
+        "# CC-CEDICT",
+        "補貼 补贴 [bu3 tie1] /to subsidize/subsidy/allowance/",
+        "港區 港区 [gang3 qu1] /port area; harbour district/",
+        "寧波 宁波 [Ning2 bo1] /Ningbo subprovincial city in Zhejiang/",
+        "LED LED [L E D] /LED (light-emitting diode)/",
+        "區 区 [Ou1] /surname Ou/",
+    ]
+    source.write_bytes(gzip.compress("\n".join(lines).encode()))
+    table = read_glossary(source, tmp_path / "cache")
+    assert table["subsidy"] == ("补贴",) and table["subsidize"] == ("补贴",)
+    assert table["harbour district"] == ("港区",) and table["port area"] == ("港区",)
+    assert table["ningbo"] == ("宁波",)  # the name that opens a proper noun's definition
+    assert "ou" not in table and "led" not in table  # surnames, and lines with no Han word
+    (cached,) = (tmp_path / "cache").iterdir()
+    source_copy = tmp_path / "same.txt.gz"
+    source_copy.write_bytes(source.read_bytes())
+    cached.write_text('{"subsidy": ["津贴"]}', encoding="utf-8")  # what is read is the cache
+    assert read_glossary(source_copy, tmp_path / "cache") == {"subsidy": ("津贴",)}
