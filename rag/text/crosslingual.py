@@ -156,9 +156,11 @@ def english_words(text: str) -> list[str]:
     return [re.sub(r"'s$", "", w.lower()) for w in _WORD.findall(text)]
 
 
-def translate(text: str) -> list[Translation]:
+@lru_cache(maxsize=1024)
+def translate(text: str) -> tuple[Translation, ...]:
     """Each English word or phrase of ``text`` that the dictionary defines, longest phrase
-    first, with its Chinese words; stopwords and figures are never translated."""
+    first, with its Chinese words; stopwords and figures are never translated. Memoised:
+    search and the reader both ask for the same question's."""
     table = glossary()
     stop = stopwords_en()
     words = english_words(text)
@@ -185,4 +187,4 @@ def translate(text: str) -> list[Translation]:
                 words[i : i + 1] = [w for w in words[i].split("-") if w]
                 continue
             i += 1
-    return out
+    return tuple(out)
