@@ -43,6 +43,9 @@ def test_inflections_and_hyphens_find_their_stems() -> None:
     assert {"高新技术", "高科技"} & set(table["high tech"])
     assert "公司" in table["company"]
     assert "建设" in _table("construction")["construction"]  # the noun, through its verb
+    adjectives = _table("regional agricultural technological")  # adjectives, through nouns
+    assert "地区" in adjectives["regional"] and "农业" in adjectives["agricultural"]
+    assert "技术" in adjectives["technological"]
 
 
 def test_common_words_come_first_and_single_characters_last() -> None:
@@ -102,6 +105,7 @@ def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> No
         "# CC-CEDICT",
         "補貼 补贴 [bu3 tie1] /to subsidize/subsidy/allowance/",
         "港區 港区 [gang3 qu1] /port area; harbour district/",
+        "位於 位于 [wei4 yu2] /to be located at; to be situated at/",
         "寧波 宁波 [Ning2 bo1] /Ningbo subprovincial city in Zhejiang/",
         "LED LED [L E D] /LED (light-emitting diode)/",
         "區 区 [Ou1] /surname Ou/",
@@ -111,6 +115,7 @@ def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> No
     assert table["subsidy"] == ("补贴",) and table["subsidize"] == ("补贴",)
     assert table["harbour district"] == ("港区",) and table["port area"] == ("港区",)
     assert table["ningbo"] == ("宁波",)  # the name that opens a proper noun's definition
+    assert table["located"] == table["be located at"] == ("位于",)  # no "be", no preposition
     assert "ou" not in table and "led" not in table  # surnames, and lines with no Han word
     (cached,) = (tmp_path / "cache").iterdir()
     source_copy = tmp_path / "same.txt.gz"

@@ -31,6 +31,8 @@ _LINE = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'[A-Za-z]+)?|\d+(?:\.\d+)?%?")
 _ALL_HAN = re.compile(rf"[{HAN}]+")
 _PARENS = re.compile(r"\([^)]*\)")
+_BE = re.compile(r"^be\s+")
+_TRAILING = re.compile(r"\s+(?:at|in|on|to|of|with|for|by|from|into|as|sth|sb)$")
 _LEADING = re.compile(r"^(?:to|a|an|the|one's|sb's|sth's|sb|sth)\s+")
 # Glosses that define nothing in English: cross-references, classifiers, surnames.
 _SKIP = re.compile(r"^(?:variant of|old variant|see |cl:|surname|abbr\. for|also written|used in)")
@@ -71,10 +73,14 @@ def _keys(definition: str, proper: bool) -> Iterator[str]:
             key = _LEADING.sub("", " ".join(sense.lower().split()))
             if key and len(key.split()) <= MAX_PHRASE:
                 yield key
+                # "to be located in" also under "located", "to take part in" under "take part"
+                bare = _TRAILING.sub("", _BE.sub("", key))
+                if bare and bare != key:
+                    yield bare
 
 
 # Part of the cached glossary's file name: bump it when the keys are read differently.
-GLOSSARY_VERSION = 1
+GLOSSARY_VERSION = 2
 _glossary_lock = threading.Lock()
 
 
@@ -149,6 +155,11 @@ def _forms(word: str) -> Iterator[str]:
         yield word[:-3] + "e"
     if word.endswith("ment") and len(word) > 7:
         yield word[:-4]
+    if word.endswith("al") and len(word) > 6:  # the adjective's noun: "regional" → "region"
+        stem = word[:-3] if word.endswith("ial") else word[:-2]
+        yield from (stem, stem + "e", stem + "y")  # "provincial", "agricultural", "industrial"
+        if word.endswith("ical"):
+            yield word[:-4] + "y"  # "technological" → "technology"
 
 
 def english_words(text: str) -> list[str]:
