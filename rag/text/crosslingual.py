@@ -36,7 +36,9 @@ _TRAILING = re.compile(r"\s+(?:at|in|on|to|of|with|for|by|from|into|as|sth|sb)$"
 _LEADING = re.compile(r"^(?:to|a|an|the|one's|sb's|sth's|sb|sth)\s+")
 # Glosses that define nothing in English: cross-references, classifiers, surnames.
 _SKIP = re.compile(r"^(?:variant of|old variant|see |cl:|surname|abbr\. for|also written|used in)")
-QUESTION_WORDS = frozenset(["how", "what", "which", "who", "whom", "whose", "when", "where", "why"])
+_QUESTION_WORDS = frozenset(
+    ["how", "what", "which", "who", "whom", "whose", "when", "where", "why"]
+)
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")  # "LED", "CPU": not the English word "led"
 _PROPER_NAME = re.compile(r"^((?:[A-Z][a-z]+)(?:[ -][A-Z][a-z]+)*)")
 
@@ -136,7 +138,8 @@ def _commonness(word: str) -> tuple[bool, int]:
 
 
 def _forms(word: str) -> Iterator[str]:
-    """``word`` and the stems its English inflection may hide (plurals, -ed, -ing)."""
+    """``word`` and the stems its English inflection or derivation may hide: plurals, -ed,
+    -ing, nouns in -ion and -ment (by their verbs), adjectives in -al (by their nouns)."""
     yield word
     if word.endswith("ies") and len(word) > 4:
         yield word[:-3] + "y"
@@ -182,7 +185,7 @@ def translate(text: str) -> tuple[Translation, ...]:
             parts = words[i : i + n]
             if n == 1 and (parts[0] in stop or not parts[0][0].isalpha()):
                 continue
-            if parts[0] in QUESTION_WORDS:  # "how many", "what is": no content of their own
+            if parts[0] in _QUESTION_WORDS:  # "how many", "what is": no content of their own
                 continue
             head = " ".join(parts[:-1])
             found = {
