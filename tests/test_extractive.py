@@ -41,6 +41,11 @@ ARTICLES = [
         "text": "河滨图书馆于2019年开馆，馆长为周佩文。"
         "馆内设有少儿阅览区、古籍修复室、数字体验厅三大功能区。",
     },
+    {
+        "id": "writer",
+        "title": "作家沈蔓青",
+        "text": "沈蔓青是一位儿童文学作家，1968年出生。她现在生活在青屿市。",
+    },
 ]
 
 
@@ -120,6 +125,16 @@ def test_every_feature_is_set_for_every_candidate(engine: RagEngine) -> None:
     cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
     assert cands and all(set(c.values) <= set(SENTENCE_FEATURES) for c in cands)
     assert any(c.values["list_enum"] > 0 for c in cands)
+
+
+def test_a_sentence_whose_subject_is_a_pronoun_has_the_title_s_words(engine: RagEngine) -> None:
+    info = analyse("沈蔓青现在生活在哪里？")
+    cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
+    by_start = {c.sentence[:2]: c for c in cands if c.hit.chunk.doc_id == "writer"}
+    # "她现在生活在…" holds the question's verbs and, through the title, its subject too
+    assert by_start["她现"].values["lex_sentence"] == pytest.approx(1.0)
+    assert by_start["沈蔓"].values["lex_sentence"] < 1.0
+    assert _ask(engine, "沈蔓青现在生活在哪里？")[0].startswith("她现在生活在青屿市")
 
 
 def test_the_shipped_model_names_the_features_the_reader_computes() -> None:

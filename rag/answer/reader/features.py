@@ -76,6 +76,8 @@ CAUSE_CUE = re.compile(
 METHOD_CUE = re.compile(
     r"通过|采取|采用|依托|借助|利用|运用|推行|实行|建立|打造|搭建|以[^，。]{1,12}(?:方式|模式|形式)|办法|做法|措施|举措"
 )
+# Pronouns that open a sentence about the article's subject (general Chinese).
+SUBJECT_PRONOUN = re.compile(r"(?:他们|她们|它们|他|她|它|其|该)")
 ANAPHOR = re.compile(r"这里|此地|当地|该[区市县镇村园馆院所校站厂企司省]|^其|，其")
 _NAMED = char_class(CLAUSE_END, "。“”", negate=True, also=r"\s")  # a name holds no punctuation
 _ALIAS = re.compile(rf"({_NAMED}{{2,40}}?)[（(]以下简称[“\"]?([^”\"）)]{{2,20}})[”\"]?[）)]")
@@ -166,12 +168,15 @@ def _paragraph(
         norm = normalize(sentence).lower()
         # A short name defined earlier ("以下简称…") stands for the full one it abbreviates.
         norm += "".join(f" {full}" for short, full in aliases if short in norm)
-        present = {t for t in weights if t in norm}
+        # A sentence whose subject is a pronoun ("她生活在…", "该区…") speaks of the article's
+        # subject, which the title names: for word overlap its words count as the sentence's.
+        said = f"{norm} {title}" if SUBJECT_PRONOUN.match(norm) else norm
+        present = {t for t in weights if t in said}
         lex_sentence = sum(weights[t] for t in present) / total
         before = sum(w for t, w in weights.items() if t not in present and t in previous)
         lex_window = lex_sentence + PREVIOUS_SHARE * before / total
-        partial = sum(_part(t, norm) * w for t, w in weights.items() if t not in present) / total
-        previous = norm
+        partial = sum(_part(t, said) * w for t, w in weights.items() if t not in present) / total
+        previous = said
         slot = find_slot(info.frame, fold(sentence)) if info.frame else None
         span, fits = best_span(info, sentence, norm, weights, title, slot)
         n_enum = sentence.count(ENUMERATION_COMMA)
