@@ -106,6 +106,8 @@ def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> No
         "補貼 补贴 [bu3 tie1] /to subsidize/subsidy/allowance/",
         "港區 港区 [gang3 qu1] /port area; harbour district/",
         "位於 位于 [wei4 yu2] /to be located at; to be situated at/",
+        "保稅區 保税区 [bao3 shui4 qu1] /bonded area/",
+        "保稅 保税 [bao3 shui4] /abbr. for 保稅區|保税区[bao3 shui4 qu1]/",
         "寧波 宁波 [Ning2 bo1] /Ningbo subprovincial city in Zhejiang/",
         "LED LED [L E D] /LED (light-emitting diode)/",
         "區 区 [Ou1] /surname Ou/",
@@ -116,6 +118,7 @@ def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> No
     assert table["harbour district"] == ("港区",) and table["port area"] == ("港区",)
     assert table["ningbo"] == ("宁波",)  # the name that opens a proper noun's definition
     assert table["located"] == table["be located at"] == ("位于",)  # no "be", no preposition
+    assert set(table["bonded area"]) == {"保税区", "保税"}  # an abbreviation, as its full form
     assert "ou" not in table and "led" not in table  # surnames, and lines with no Han word
     (cached,) = (tmp_path / "cache").iterdir()
     source_copy = tmp_path / "same.txt.gz"

@@ -40,6 +40,8 @@ _QUESTION_WORDS = frozenset(
     ["how", "what", "which", "who", "whom", "whose", "when", "where", "why"]
 )
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")  # "LED", "CPU": not the English word "led"
+# "abbr. for 自由貿易區|自由贸易区[...]": the simplified full form an entry abbreviates
+_ABBREVIATES = re.compile(rf"(?:^|/)abbr\. for (?:[^|/\[]*\|)?([{HAN}]+)\[")
 _PROPER_NAME = re.compile(r"^((?:[A-Z][a-z]+)(?:[ -][A-Z][a-z]+)*)")
 
 
@@ -82,7 +84,7 @@ def _keys(definition: str, proper: bool) -> Iterator[str]:
 
 
 # Part of the cached glossary's file name: bump it when the keys are read differently.
-GLOSSARY_VERSION = 2
+GLOSSARY_VERSION = 3
 _glossary_lock = threading.Lock()
 
 
@@ -118,6 +120,7 @@ def read_glossary(source: Path, directory: Path | None = None) -> dict[str, tupl
 
 def _read_cedict(path: Path) -> dict[str, tuple[str, ...]]:
     found: dict[str, dict[str, None]] = {}
+    short_forms: dict[str, list[str]] = {}  # full word → its abbreviations ("自贸区")
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         for line in fh:
             m = _LINE.match(line.rstrip("\n"))
@@ -126,6 +129,12 @@ def _read_cedict(path: Path) -> dict[str, tuple[str, ...]]:
             word, pinyin, definition = m.groups()
             for key in _keys(definition, pinyin[:1].isupper()):
                 found.setdefault(key, {})[word] = None
+            for full in _ABBREVIATES.findall(definition):
+                short_forms.setdefault(full, []).append(word)
+    # An abbreviation means what its full form means: "free trade zone" → 自贸区 too.
+    for words in found.values():
+        for full in [w for w in words if w in short_forms]:
+            words.update(dict.fromkeys(short_forms[full]))
     return {key: tuple(sorted(words, key=_commonness)) for key, words in found.items()}
 
 
