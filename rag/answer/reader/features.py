@@ -156,7 +156,7 @@ def _paragraph(
     )
     figures = info.dates + info.numbers
     missing_figure = sum(1 for f in figures if f not in context) / len(figures) if figures else 0.0
-    # Latin words and figures that a Chinese source can hold verbatim ("walker", "s1", "2023"):
+    # Latin words and figures that a Chinese source can hold verbatim (model names, "2023"):
     # the question's content terms that are Latin, its stopwords ("how", "the") left out.
     latin = [t for t in info.terms if _LATIN.fullmatch(t)] if info.english else []
     sentences = split_sentences(paragraph.text)
