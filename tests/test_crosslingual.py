@@ -15,8 +15,8 @@ from rag.search.translation import PER_WORD, chinese_terms
 from rag.text.crosslingual import english_words, read_glossary, translate
 
 HARBOUR = (
-    "滨江港区春节期间保障企业生产。\n\n"
-    "春节期间不停工的企业可以获得一次性补贴，最高不超过8万元。\n\n"
+    "滨江港区台风期间暂停装卸作业。\n\n"
+    "台风过后，受损渔船可以获得保险赔偿，每船最高6千元。\n\n"
     "港区新建了两座冷链仓库，由海川物流公司运营。"
 )
 
@@ -26,10 +26,11 @@ def _table(text: str) -> dict[str, tuple[str, ...]]:
 
 
 def test_words_and_phrases_get_their_chinese_words() -> None:
-    table = _table("Which factories received a subsidy during the Spring Festival?")
+    table = _table("Which factories bought insurance for their fishing boats before the typhoon?")
     assert "工厂" in table["factories"]  # a plural, looked up by its singular
-    assert "补贴" in table["subsidy"]
-    assert table["spring festival"] == ("春节",)  # the phrase, not "spring" and "festival"
+    assert "保险" in table["insurance"] and "台风" in table["typhoon"]
+    assert "渔船" in table["fishing boats"]  # the phrase, not "fishing" and "boats"
+    assert "fishing" not in table and "boats" not in table
 
 
 def test_question_words_stopwords_and_figures_are_not_translated() -> None:
@@ -68,27 +69,25 @@ def test_english_words_drop_possessives_and_keep_figures() -> None:
 def harbour_engine(tmp_path: Path) -> RagEngine:
     settings = Settings(index_dir=tmp_path / "index", corpus=[tmp_path / "none"], embedder="hash")
     engine = RagEngine(settings, embedder=HashEmbedder())
-    engine.add_document("滨江港区春节保生产", HARBOUR, doc_id="harbour")
+    engine.add_document("滨江港区台风后恢复作业", HARBOUR, doc_id="harbour")
     engine.add_document("城市公园改造", "公园新增健身步道三公里。", doc_id="park")
     return engine
 
 
 def test_only_translations_the_corpus_holds_are_kept(harbour_engine: RagEngine) -> None:
-    terms = chinese_terms(
-        "What subsidy do companies get for working during the Spring Festival?",
-        harbour_engine.store,
-    )
-    assert "补贴" in terms and "春节" in terms
+    question = "What compensation do fishing boats get after a typhoon?"
+    terms = chinese_terms(question, harbour_engine.store)
+    assert "赔偿" in terms and "渔船" in terms and "台风" in terms
     known = harbour_engine.store.idf(terms)
     assert all(t in known for t in terms)  # nothing the corpus lacks
-    for t in translate("What subsidy do companies get"):
+    for t in translate(question):
         assert len([w for w in t.chinese if w in terms]) <= PER_WORD
-    assert chinese_terms("春节期间有补贴吗？", harbour_engine.store) == []  # Chinese: as it is
+    assert chinese_terms("台风过后渔船有赔偿吗？", harbour_engine.store) == []  # Chinese: as it is
 
 
 def test_an_english_question_finds_chinese_text_by_words(harbour_engine: RagEngine) -> None:
-    hits = harbour_engine.search("Spring Festival subsidy for companies", k=2, mode="bm25").hits
-    assert hits and hits[0].chunk.doc_id == "harbour" and "补贴" in hits[0].chunk.text
+    hits = harbour_engine.search("typhoon compensation for fishing boats", k=2, mode="bm25").hits
+    assert hits and hits[0].chunk.doc_id == "harbour" and "赔偿" in hits[0].chunk.text
 
 
 def test_names_in_latin_letters_stay_terms_when_the_corpus_has_them(

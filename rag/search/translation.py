@@ -2,7 +2,7 @@
 
 :func:`rag.text.crosslingual.translate` lists every Chinese word an English word may stand
 for; the store's vocabulary says which of them this corpus holds. Lexical search and the
-reader's word-overlap features take those, so "subsidy" finds the chunks that say 补贴.
+reader's word-overlap features take those, so "typhoon" finds the chunks that say 台风.
 """
 
 from __future__ import annotations

