@@ -39,7 +39,9 @@ def test_a_row_measures_the_store_at_the_asked_size(tmp_path: Path) -> None:
     assert row.chunks == 10 * CHUNKS_PER_DOC and row.dense == "exact"
     assert row.embedder == "counting"
     assert row.build_s >= 0 and row.disk_mb > 0 and row.startup_s > 0 and row.rss_mb > 0
-    assert 0 < row.search_p50_ms <= row.search_p95_ms
+    assert 0 < row.search_p50_ms <= row.search_p95_ms and row.rss_warm_mb > 0
+    assert row.first_p50_ms > 0
+    assert row.bm25_exact == 1.0  # pruning never changes what BM25 returns
     assert row.add_p50_ms > 0 and row.delete_p50_ms > 0
     # every chunk embedded once by the model: the build's, then the 20 added documents'
     sentences = len(SyntheticCorpus([SEEDS]).sentences)

@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.index.lexical import BM25Params, Postings, idf, invert, score, top_scores, unseen_idf
+from rag.index.lexical import (
+    BM25Params,
+    CachedList,
+    ListCache,
+    LongList,
+    Postings,
+    drifted_bound,
+    idf,
+    impact_bound,
+    invert,
+    pruned_top_scores,
+    score,
+    top_scores,
+    unseen_idf,
+)
 from rag.text.tokens import tokenize
 from tests.conftest import SEEDS
 
@@ -102,3 +116,69 @@ def test_top_scores_sum_every_term_of_a_chunk() -> None:
     # Chunk 7 is only second in each list but first in total: the floor must not drop it.
     parts = _parts({i: 1.0 for i in range(50)} | {7: 0.9}, {7: 0.9, 60: 1.0})
     assert top_scores(parts, 1) == [(7, pytest.approx(1.8))]
+
+
+def _random_lists(rng: np.random.Generator, terms: int, n: int) -> list[Postings]:
+    """Posting lists of very different lengths over ``n`` chunks (ties in tf and length)."""
+    out = []
+    for t in range(terms):
+        size = int(rng.integers(1, n)) if t % 3 else int(rng.integers(1, 12))
+        ids = np.sort(rng.choice(n, size=size, replace=False)).astype(np.uint32)
+        tf = rng.integers(1, 4, size=size).astype(np.uint16)
+        length = rng.integers(5, 40, size=size).astype(np.uint16)
+        out.append(Postings(ids, tf, length))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_maxscore_equals_scoring_every_list(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    params, n, avglen = BM25Params(), 3000, 20.0
+    lists = _random_lists(rng, int(rng.integers(1, 9)), n)
+    counts = rng.integers(1, 3, size=len(lists)).tolist()
+    idfs = [idf(len(p.ids), n) for p in lists]
+    every = [
+        (score(p, w, avglen, params)[0], score(p, w, avglen, params)[1] * c)
+        for p, w, c in zip(lists, idfs, counts, strict=True)
+    ]
+    dead = rng.choice(n, size=30, replace=False).astype(np.int64)
+    long_at = int(rng.integers(5, 400))  # lists at least this long are pruned
+    parts = [e for e, p in zip(every, lists, strict=True) if len(p.ids) < long_at]
+    long = [
+        LongList(p, w, c, w * c * impact_bound(p, avglen, params))
+        for p, w, c in zip(lists, idfs, counts, strict=True)
+        if len(p.ids) >= long_at
+    ]
+    for k in (1, 10, 50):
+        want = top_scores(every, k, exclude=dead)
+        got = pruned_top_scores(parts, long, k, avglen, params, exclude=dead)
+        assert [key for key, _ in got] == [key for key, _ in want]
+        assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-6)
+
+
+def test_a_bound_taken_at_one_average_length_holds_at_a_longer_one() -> None:
+    params = BM25Params()
+    p = Postings(
+        np.arange(4, dtype=np.uint32),
+        np.array([1, 3, 2, 1], dtype=np.uint16),
+        np.array([3, 50, 9, 400], dtype=np.uint16),
+    )
+    then = impact_bound(p, 10.0, params)
+    for now in (5.0, 10.0, 13.0, 40.0, 900.0):
+        assert impact_bound(p, now, params) <= drifted_bound(then, 10.0, now)
+
+
+def test_the_list_cache_keeps_one_generation_within_its_budget() -> None:
+    def entry(size: int) -> CachedList:
+        ids = np.arange(size, dtype=np.uint32)
+        return CachedList(Postings(ids, ids.astype(np.uint16), ids.astype(np.uint16)), 1.0, 1.0, 0)
+
+    cache = ListCache(budget_bytes=8 * 250)  # 8 bytes a posting
+    cache.put(1, 0, entry(100))
+    cache.put(2, 0, entry(100))
+    assert cache.get(1, 0) is not None  # 1 is now the most recently used
+    cache.put(3, 0, entry(100))  # over budget: 2 goes
+    assert cache.get(2, 0) is None and cache.get(1, 0) is not None
+    assert cache.get(1, 1) is None  # another generation of the lists
+    cache.put(4, 1, entry(10))
+    assert cache.get(1, 0) is None and cache.get(4, 1) is not None

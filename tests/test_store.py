@@ -19,6 +19,7 @@ from rag.errors import CorpusError, IndexCorruptError, IndexMismatchError, Index
 from rag.index.embeddings import HashEmbedder
 from rag.index.local import DB_FILE, LocalStore
 from rag.index.vectors import AnnParams
+from rag.text.tokens import tokenize
 from tests.conftest import ROOT, SEEDS
 
 
@@ -258,3 +259,38 @@ def test_an_index_of_the_previous_format_is_upgraded_in_place(hash_engine: RagEn
     assert "WITHOUT ROWID" not in sql
     engine.add_document("新文档", "光谷瞪羚企业累计达到两千家。", doc_id="after-upgrade")
     assert "after-upgrade" in {h.chunk.doc_id for h in engine.search(query, 10, "bm25").hits}
+
+
+def test_long_posting_lists_are_pruned_without_changing_results(
+    hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.index.local as local
+
+    queries = [
+        "高新区 企业 创新 发展",
+        "光谷瞪羚企业累计达到多少家",
+        "企业",
+        "产业 项目 建设 企业 企业",
+    ]
+
+    def results(store: LocalStore) -> list[list[tuple[str, float]]]:
+        return [
+            [(r.chunk.chunk_id, round(r.score, 5)) for r in store.lexical_search(tokenize(q), 20)]
+            for q in queries
+        ]
+
+    def exhaustive() -> list[list[tuple[str, float]]]:
+        with monkeypatch.context() as m:
+            m.setattr(local, "LONG_LIST", 10**9)
+            return results(LocalStore.open(hash_engine.index_dir, hash_engine.params))
+
+    monkeypatch.setattr(local, "LONG_LIST", 8)  # the seed index's frequent terms are long
+    store = LocalStore.open(hash_engine.index_dir, hash_engine.params)
+    store.compact()
+    assert results(store) == exhaustive()
+    assert len(store._lists._entries) > 3  # frequent terms were kept and pruned
+    hash_engine.add_document("新", "高新区企业创新发展，企业再创新。", doc_id="fresh")
+    hash_engine.delete_document(hash_engine.store.articles(0, 1)[1][0].doc_id)
+    assert results(store) == exhaustive()  # a later batch and a deletion over cached lists
+    LocalStore.open(hash_engine.index_dir, hash_engine.params).compact()  # another writer merges
+    assert results(store) == exhaustive()

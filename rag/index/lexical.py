@@ -6,14 +6,21 @@ corpus. Scores follow Lucene's BM25 (the ``bm25s`` "lucene" method the index use
 
     idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
     score(t, d) = idf(t) * tf / (tf + k1 * (1 - b + b * len(d) / avglen))
+
+A search need not sum every posting of a frequent term: ``pruned_top_scores`` (MaxScore)
+sums the short lists and as few long ones as it must, then looks the rest up only for the
+chunks that can still reach the top k; its results equal summing everything. Long lists are
+kept decoded between searches in a ``ListCache``.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -104,19 +111,57 @@ def invert(
     return postings, df
 
 
+def impacts(tf: np.ndarray, length: np.ndarray, avglen: float, params: BM25Params) -> np.ndarray:
+    """``tf / (tf + k1 * (1 - b + b * len / avglen))``: a posting's score before its IDF."""
+    tf = tf.astype(np.float32)
+    norm = params.k1 * (1 - params.b + params.b * length.astype(np.float32) / avglen)
+    return tf / (tf + norm)
+
+
 def score(
     postings: Postings, term_idf: float, avglen: float, params: BM25Params
 ) -> tuple[np.ndarray, np.ndarray]:
     """Chunk keys and their BM25 score for one term."""
-    tf = postings.tf.astype(np.float32)
-    norm = params.k1 * (1 - params.b + params.b * postings.length.astype(np.float32) / avglen)
-    return postings.ids, (term_idf * tf / (tf + norm)).astype(np.float32)
+    values = impacts(postings.tf, postings.length, avglen, params)
+    return postings.ids, (term_idf * values).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class LongList:
+    """A long posting list (keys ascending) that a search may score only where it must.
+
+    ``bound`` is at least ``idf * count * impact`` of every posting in it, so a chunk missing from
+    every summed part cannot score more than the bounds of the lists left out.
+    """
+
+    postings: Postings
+    idf: float
+    count: int  # the term's occurrences in the query
+    bound: float
+
+
+def impact_bound(postings: Postings, avglen: float, params: BM25Params) -> float:
+    """The largest impact in ``postings`` at ``avglen``."""
+    if not len(postings.ids):
+        return 0.0
+    return float(impacts(postings.tf, postings.length, avglen, params).max())
+
+
+def drifted_bound(bound: float, avglen_then: float, avglen_now: float) -> float:
+    """An impact bound measured at one average length, valid at another.
+
+    Impact falls with ``len / avglen``; when the average grows by a factor ``r`` no impact
+    grows by more than ``r`` (the length term of the denominator shrinks by ``1/r`` at most).
+    """
+    return bound * max(1.0, avglen_now / avglen_then) * (1 + 1e-6)
 
 
 def top_scores(
     parts: Sequence[tuple[np.ndarray, np.ndarray]], k: int, exclude: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     """Sum per-term scores by chunk key and return the ``k`` best positive ones, best first.
+
+    Every list is summed in full: the reference that ``pruned_top_scores`` must agree with.
 
     Each part is one term's (keys, scores), a key at most once in it. Keys in ``exclude``
     (deleted chunks still in the posting lists) score nothing.
@@ -152,6 +197,174 @@ def top_scores(
             values = np.bincount(inverse, weights=values, minlength=len(ids)).astype(np.float32)
         if exclude is not None and len(exclude):
             values = np.where(np.isin(ids, exclude), np.float32(0), values)
+    return _best(ids, values, k)
+
+
+def pruned_top_scores(
+    parts: Sequence[tuple[np.ndarray, np.ndarray]],
+    lists: Sequence[LongList],
+    k: int,
+    avglen: float,
+    params: BM25Params,
+    exclude: np.ndarray | None = None,
+) -> list[tuple[int, float]]:
+    """``top_scores`` of ``parts`` plus every long list, scoring long lists only where needed.
+
+    MaxScore, term at a time. The parts (short lists) are summed first, then long lists in
+    order of falling bound, until the bounds of the lists left add up to less than a lower
+    bound of the k-th best score (the k-th best full score of a few promising chunks): those
+    lists cannot lift a chunk that is in no summed list into the top k, so they are looked up
+    (binary search) only for the summed chunks that could still reach it. The result equals
+    ``top_scores`` over every list (up to float rounding).
+    """
+    parts = sorted((p for p in parts if len(p[0])), key=lambda p: len(p[0]))
+    # Summed first: the lists with the most bound per posting (cheap to sum, much to gain).
+    lists = sorted(
+        (lst for lst in lists if len(lst.postings.ids)),
+        key=lambda lst: lst.bound / len(lst.postings.ids),
+    )
+    if k <= 0 or not (parts or lists):
+        return []
+    top = max([int(p[0].max()) for p in parts] + [int(lst.postings.ids[-1]) for lst in lists])
+    acc = _Accumulator(top, exclude)
+    try:
+        for ids, values in parts:
+            acc.add(ids, values)
+        left = np.cumsum([lst.bound for lst in lists])  # bounds of lists[:i + 1]
+        known = _exact_best(acc, acc.sample, lists, k, avglen, params)
+        while lists and left[len(lists) - 1] >= _kth(known, k):
+            fresh = acc.add(*score_list(lists.pop(), avglen, params))
+            if len(known) < k:
+                pool = fresh if len(known) else acc.sample
+                known = np.concatenate([known, _exact_best(acc, pool, lists, k, avglen, params)])
+        theta = _kth(known, k)
+        ids, sums = acc.candidates(theta - (float(left[len(lists) - 1]) if lists else 0.0))
+    finally:
+        acc.release()
+    # The lists left, largest bound first; after each, a chunk whose sum plus the bounds of
+    # the lists still to look up falls below the k-th best score drops out.
+    keys32 = ids.astype(np.uint32)
+    for i in range(len(lists) - 1, -1, -1):
+        hit, values = _lookup(lists[i], keys32, avglen, params)
+        sums[hit] += values
+        if i:
+            keep = sums + left[i - 1] >= theta
+            ids, sums, keys32 = ids[keep], sums[keep], keys32[keep]
+    return _best(ids, sums.astype(np.float32), k)
+
+
+EXACT_SAMPLE = 2  # times k: the best summed chunks scored in full to bound the k-th score
+
+
+def _exact_best(
+    acc: _Accumulator,
+    pool: np.ndarray,
+    lists: Sequence[LongList],
+    k: int,
+    avglen: float,
+    params: BM25Params,
+) -> np.ndarray:
+    """Full scores of the chunks of ``pool`` with the best sums so far (the lists not yet
+    summed looked up for them): the k-th best full score of distinct chunks is a lower bound
+    of the k-th best score of all."""
+    pool = pool[:SAMPLE]
+    if not len(pool):
+        return np.zeros(0, dtype=np.float64)
+    m = min(len(pool), EXACT_SAMPLE * k)
+    best = np.sort(pool[np.argpartition(-acc.sums[pool], m - 1)[:m]])
+    scores = acc.sums[best]
+    keys32 = best.astype(np.uint32)
+    for lst in lists:
+        hit, values = _lookup(lst, keys32, avglen, params)
+        scores[hit] += values
+    return scores
+
+
+def _lookup(
+    lst: LongList, keys: np.ndarray, avglen: float, params: BM25Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``keys`` (uint32) the list holds, and their scores in it."""
+    ids = lst.postings.ids
+    pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
+    hit = ids[pos] == keys
+    at = pos[hit]
+    values = lst.idf * impacts(lst.postings.tf[at], lst.postings.length[at], avglen, params)
+    return hit, values.astype(np.float32) * lst.count
+
+
+def _kth(values: np.ndarray, k: int) -> float:
+    """The k-th largest value, or 0 when there are fewer than k."""
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
+
+
+def score_list(lst: LongList, avglen: float, params: BM25Params) -> tuple[np.ndarray, np.ndarray]:
+    keys, values = score(lst.postings, lst.idf, avglen, params)
+    return keys, values * lst.count
+
+
+SAMPLE = 20_000  # the first chunks summed, among which the best are scored in full
+
+
+class _Accumulator:
+    """Sums by chunk key in one array indexed by key, with the keys touched so far.
+
+    The arrays (9 bytes a chunk) are kept in a pool for the next search, which resets only
+    the entries this one touched: as many exist as searches ever ran at once.
+    """
+
+    _pool: ClassVar[list[tuple[np.ndarray, np.ndarray]]] = []
+    _pool_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, top: int, exclude: np.ndarray | None) -> None:
+        with self._pool_lock:
+            arrays = self._pool.pop() if self._pool else None
+        if arrays is None or len(arrays[0]) <= top:
+            size = max(top + 1 + top // 8, 1024)  # room to grow before the next allocation
+            arrays = (np.zeros(size, dtype=np.float64), np.zeros(size, dtype=bool))
+        self.sums, self.seen = arrays
+        self.touched: list[np.ndarray] = []
+        self.sample = np.zeros(0, dtype=np.int64)
+        self.dead = np.zeros(0, dtype=np.int64)
+        if exclude is not None and len(exclude):
+            self.dead = exclude[exclude <= top].astype(np.int64)
+            self.seen[self.dead] = True  # never collected, so never a candidate
+
+    def add(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Add one list's scores; returns the keys it touched first."""
+        fresh = ids[~self.seen[ids]]
+        self.seen[fresh] = True
+        self.touched.append(fresh)  # before the sums change, so that release resets them
+        self.sums[ids] += values  # no repeated key within a part, so no lost updates
+        if len(self.sample) < SAMPLE:
+            self.sample = np.concatenate([self.sample, fresh[: SAMPLE - len(self.sample)]])
+        return fresh
+
+    def candidates(self, floor: float) -> tuple[np.ndarray, np.ndarray]:
+        """Touched keys whose sum is at least ``floor``, ascending, with their sums."""
+        ids = np.concatenate(self.touched) if self.touched else np.zeros(0, np.int64)
+        sums = self.sums[ids]
+        keep = sums >= floor
+        ids, sums = ids[keep], sums[keep]
+        # Ascending keys make the binary searches that follow cache-friendly; the touched keys
+        # are ascending runs (one per list), which a merge sort joins in near-linear time.
+        order = np.argsort(ids, kind="stable")
+        return ids[order].astype(np.int64), sums[order]
+
+    def release(self) -> None:
+        for ids in self.touched:
+            self.sums[ids] = 0.0
+            self.seen[ids] = False
+        self.sums[self.dead] = 0.0
+        self.seen[self.dead] = False
+        self.touched = []
+        with self._pool_lock:
+            self._pool.append((self.sums, self.seen))
+
+
+def _best(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best positive scores, best first, ties by key."""
     keep = values > 0
     ids, values = ids[keep], values[keep]
     if len(ids) > k:
@@ -160,3 +373,56 @@ def top_scores(
         ids, values = ids[tied], values[tied]
     order = np.lexsort((ids, -values))[:k]
     return [(int(ids[i]), float(values[i])) for i in order]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedList:
+    """A term's oldest posting list, decoded, with its impact bound at the average length it
+    was read at, and the write batch it came from."""
+
+    postings: Postings
+    bound: float
+    avglen: float
+    batch: int
+
+    @property
+    def nbytes(self) -> int:
+        p = self.postings
+        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes)
+
+
+class ListCache:
+    """Long posting lists kept decoded between searches, least recently used out first.
+
+    Entries belong to one ``generation`` of the lists (the store's compaction count): a stored
+    list changes only when compaction merges it, so a new generation empties the cache.
+    """
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = budget_bytes
+        self._entries: OrderedDict[int, CachedList] = OrderedDict()
+        self._bytes = 0
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def get(self, term: int, generation: int) -> CachedList | None:
+        with self._lock:
+            if generation != self._generation:
+                return None
+            entry = self._entries.get(term)
+            if entry is not None:
+                self._entries.move_to_end(term)
+            return entry
+
+    def put(self, term: int, generation: int, entry: CachedList) -> None:
+        with self._lock:
+            if generation != self._generation:
+                self._entries.clear()
+                self._bytes, self._generation = 0, generation
+            if entry.nbytes > self.budget or term in self._entries:
+                return
+            self._entries[term] = entry
+            self._bytes += entry.nbytes
+            while self._bytes > self.budget:
+                _, old = self._entries.popitem(last=False)
+                self._bytes -= old.nbytes
