@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.bench.fit_reader import choose_threshold
+from rag.bench.fit_reader import choose_threshold, one_se_choice
 from rag.bench.held_out import list_complete, part_scores
 from rag.bench.metrics import Outcome
 from rag.bench.questions import Question
@@ -58,3 +58,20 @@ def test_the_threshold_trades_abstention_against_false_abstention() -> None:
     answerable = np.array([True, True, True, False, False, False])
     threshold, abstention, false = choose_threshold(prob, answerable)
     assert 0.2 < threshold <= 0.7 and abstention == 1.0 and false == 0.0
+
+
+def test_the_threshold_sits_inside_the_best_plateau_not_on_its_edge() -> None:
+    # Unanswerable questions score below 0.20, answerable ones 0.30-0.70: every threshold
+    # from 0.21 to 0.30 is as good on these predictions; one at the very edge (0.21) would
+    # start answering the next unanswerable question scoring a hair above 0.20.
+    rng = np.random.default_rng(0)
+    prob = np.concatenate([rng.uniform(0.30, 0.70, 200), rng.uniform(0.0, 0.20, 60)])
+    answerable = np.array([True] * 200 + [False] * 60)
+    threshold, abstention, false = choose_threshold(prob, answerable)
+    assert 0.23 <= threshold <= 0.30 and false == 0.0 and abstention == 1.0
+
+
+def test_the_most_regularised_c_within_one_standard_error_is_chosen() -> None:
+    scores = {0.03: 0.70, 0.1: 0.775, 0.3: 0.78, 1.0: 0.781}
+    assert one_se_choice(scores, 500) == 0.1  # se ~ 0.018: 0.1 is within it, 0.03 is not
+    assert one_se_choice(scores, 10**7) == 1.0  # with that much data only the best will do

@@ -7,14 +7,15 @@ positive when it contains a gold answer.
 - Sentence model: a ranking logistic regression over differences of ``SENTENCE_FEATURES``
   between a positive and a negative sentence of one question; its regularisation ``C`` is
   swept by question-grouped cross-validation (the share of questions whose top-scored
-  sentence is a positive).
+  sentence is a positive); the most regularised ``C`` within one standard error of the best
+  is taken (the one-standard-error rule), so that a refit does not flip between near ties.
 - Abstention model: logistic regression over ``ANSWER_FEATURES`` of each question's choice,
   labelled right or wrong; unanswerable questions, and answerable ones replayed with their
   answer-bearing sentences removed (the fact absent, the entity present: near misses), are
   the wrong ones the model must learn to refuse. Its probabilities come out of fold, so the
   threshold is chosen on predictions for questions the model did not see.
 - Threshold: the one maximising ``abstention - FALSE_ABSTENTION_COST * false abstention``
-  over those out-of-fold predictions.
+  over those out-of-fold predictions, averaged over neighbouring thresholds.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ FOLDS = 5
 FALSE_ABSTENTION_COST = 3.0  # the targets: abstention >= 0.90 for false abstention <= 0.03
 MIN_CLASS = 8  # train questions a class needs for an extent of its own
 THRESHOLDS = tuple(round(t, 3) for t in np.arange(0.02, 0.9, 0.01))
+THRESHOLD_WINDOW = 5  # neighbouring thresholds the trade-off is averaged over
 Log = Callable[[str], None]
 
 
@@ -163,8 +165,19 @@ def fit_sentence(
             right += _selection(model, test) * sum(1 for e in test if e.question.answerable)
         scores[c] = right / sum(1 for e in examples if e.question.answerable)
         say(f"  sentence model C={c}: out-of-fold selection accuracy {scores[c]:.3f}")
-    best_c = max(scores, key=lambda c: scores[c])
+    best_c = one_se_choice(scores, sum(1 for e in examples if e.question.answerable))
     return _fit_pairwise(trainable, best_c), best_c, scores
+
+
+def one_se_choice(scores: dict[float, float], n: int) -> float:
+    """The most regularised ``C`` whose accuracy is within one standard error of the best.
+
+    Out-of-fold accuracies of neighbouring ``C`` differ by less than their noise; taking the
+    best one outright makes the choice (and every figure after it) flip between refits.
+    """
+    best = max(scores.values())
+    se = float(np.sqrt(best * (1 - best) / max(n, 1)))
+    return min(c for c, v in scores.items() if v >= best - se)
 
 
 def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, bool]]:
@@ -235,17 +248,23 @@ def fit_extent(
 
 
 def choose_threshold(prob: np.ndarray, answerable: np.ndarray) -> tuple[float, float, float]:
-    """``(threshold, abstention, false abstention)`` maximising the named trade-off."""
-    best = (0.0, 0.0, 0.0)
-    best_value = -np.inf
+    """``(threshold, abstention, false abstention)`` maximising the named trade-off, averaged
+    over ``THRESHOLD_WINDOW`` neighbouring thresholds (the raw trade-off is a step function
+    of a few hundred predictions: its single best step is mostly noise)."""
+    rows = []
     for t in THRESHOLDS:
         abstains = prob < t
         abst = float(abstains[~answerable].mean()) if (~answerable).any() else 0.0
         false = float(abstains[answerable].mean()) if answerable.any() else 0.0
-        value = abst - FALSE_ABSTENTION_COST * false
-        if value > best_value:
-            best, best_value = (t, abst, false), value
-    return best
+        rows.append((t, abst, false))
+    value = np.array([abst - FALSE_ABSTENTION_COST * false for _, abst, false in rows])
+    kernel = np.ones(THRESHOLD_WINDOW) / THRESHOLD_WINDOW
+    padded = np.pad(value, THRESHOLD_WINDOW // 2, mode="edge")
+    smooth = np.convolve(padded, kernel, mode="valid")
+    first = last = int(np.argmax(smooth))
+    while last + 1 < len(smooth) and smooth[last + 1] >= smooth[first] - 1e-9:
+        last += 1
+    return rows[(first + last) // 2]  # the middle of the best plateau
 
 
 def _calibration(prob: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
