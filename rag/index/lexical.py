@@ -210,12 +210,12 @@ def pruned_top_scores(
 ) -> list[tuple[int, float]]:
     """``top_scores`` of ``parts`` plus every long list, scoring long lists only where needed.
 
-    MaxScore, term at a time. The parts (short lists) are summed first, then long lists in
-    order of falling bound, until the bounds of the lists left add up to less than a lower
-    bound of the k-th best score (the k-th best full score of a few promising chunks): those
-    lists cannot lift a chunk that is in no summed list into the top k, so they are looked up
-    (binary search) only for the summed chunks that could still reach it. The result equals
-    ``top_scores`` over every list (up to float rounding).
+    MaxScore, term at a time. The parts (short lists) are summed first, then long lists (the
+    most bound per posting first), until the bounds of the lists left add up to less than a
+    lower bound of the k-th best score (the k-th best full score of a few promising chunks):
+    those lists cannot lift a chunk that is in no summed list into the top k, so they are
+    looked up (binary search) only for the summed chunks that could still reach it. The
+    result equals ``top_scores`` over every list (up to float rounding).
     """
     parts = sorted((p for p in parts if len(p[0])), key=lambda p: len(p[0]))
     # Summed first: the lists with the most bound per posting (cheap to sum, much to gain).
@@ -241,8 +241,8 @@ def pruned_top_scores(
         ids, sums = acc.candidates(theta - (float(left[len(lists) - 1]) if lists else 0.0))
     finally:
         acc.release()
-    # The lists left, largest bound first; after each, a chunk whose sum plus the bounds of
-    # the lists still to look up falls below the k-th best score drops out.
+    # The lists left, in the order they would have been summed; after each, a chunk whose sum
+    # plus the bounds of the lists still to look up falls below the k-th best score drops out.
     keys32 = ids.astype(np.uint32)
     for i in range(len(lists) - 1, -1, -1):
         hit, values = _lookup(lists[i], keys32, avglen, params)
