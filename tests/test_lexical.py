@@ -8,9 +8,11 @@ import pytest
 from rag.index.lexical import (
     BM25Params,
     CachedList,
+    KeyIndex,
     ListCache,
     LongList,
     Postings,
+    _Needles,
     drifted_bound,
     idf,
     impact_bound,
@@ -145,7 +147,13 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
     long_at = int(rng.integers(5, 400))  # lists at least this long are pruned
     parts = [e for e, p in zip(every, lists, strict=True) if len(p.ids) < long_at]
     long = [
-        LongList(p, w, c, w * c * impact_bound(p, avglen, params))
+        LongList(
+            p,
+            w,
+            c,
+            w * c * impact_bound(p, avglen, params),
+            KeyIndex.build(p.ids) if seed % 2 else None,  # both ways of finding a key
+        )
         for p, w, c in zip(lists, idfs, counts, strict=True)
         if len(p.ids) >= long_at
     ]
@@ -154,6 +162,17 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
         got = pruned_top_scores(parts, long, k, avglen, params, exclude=dead)
         assert [key for key, _ in got] == [key for key, _ in want]
         assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, 63, 64, 65, 5000])
+def test_the_key_index_finds_what_a_binary_search_finds(size: int) -> None:
+    rng = np.random.default_rng(size)
+    keys = np.sort(rng.choice(20_000, size=size, replace=False)).astype(np.uint32)
+    needles = np.concatenate([rng.integers(0, 25_000, 3000), keys[:50], [0, 63, 64, 24_999]])
+    hit, at = KeyIndex.build(keys).find(_Needles(needles))
+    pos = np.searchsorted(keys, needles)
+    want = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == needles)
+    assert hit.tolist() == want.tolist() and at.tolist() == pos[want].tolist()
 
 
 def test_a_bound_taken_at_one_average_length_holds_at_a_longer_one() -> None:

@@ -138,6 +138,7 @@ class LongList:
     idf: float
     count: int  # the term's occurrences in the query
     bound: float
+    index: KeyIndex | None = None  # finds a key's position without a binary search
 
 
 def impact_bound(postings: Postings, avglen: float, params: BM25Params) -> float:
@@ -214,7 +215,8 @@ def pruned_top_scores(
     most bound per posting first), until the bounds of the lists left add up to less than a
     lower bound of the k-th best score (the k-th best full score of a few promising chunks):
     those lists cannot lift a chunk that is in no summed list into the top k, so they are
-    looked up (binary search) only for the summed chunks that could still reach it. The
+    looked up (``KeyIndex`` or binary search) only for the summed chunks that could still
+    reach it. The
     result equals ``top_scores`` over every list (up to float rounding).
     """
     parts = sorted((p for p in parts if len(p[0])), key=lambda p: len(p[0]))
@@ -243,13 +245,13 @@ def pruned_top_scores(
         acc.release()
     # The lists left, in the order they would have been summed; after each, a chunk whose sum
     # plus the bounds of the lists still to look up falls below the k-th best score drops out.
-    keys32 = ids.astype(np.uint32)
+    needles = _Needles(ids)
     for i in range(len(lists) - 1, -1, -1):
-        hit, values = _lookup(lists[i], keys32, avglen, params)
+        hit, values = _lookup(lists[i], needles, avglen, params)
         sums[hit] += values
         if i:
             keep = sums + left[i - 1] >= theta
-            ids, sums, keys32 = ids[keep], sums[keep], keys32[keep]
+            ids, sums, needles = ids[keep], sums[keep], needles.take(keep)
     return _best(ids, sums.astype(np.float32), k)
 
 
@@ -273,23 +275,82 @@ def _exact_best(
     m = min(len(pool), EXACT_SAMPLE * k)
     best = np.sort(pool[np.argpartition(-acc.sums[pool], m - 1)[:m]])
     scores = acc.sums[best]
-    keys32 = best.astype(np.uint32)
+    needles = _Needles(best)
     for lst in lists:
-        hit, values = _lookup(lst, keys32, avglen, params)
+        hit, values = _lookup(lst, needles, avglen, params)
         scores[hit] += values
     return scores
 
 
 def _lookup(
-    lst: LongList, keys: np.ndarray, avglen: float, params: BM25Params
+    lst: LongList, needles: _Needles, avglen: float, params: BM25Params
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Which of ``keys`` (uint32) the list holds, and their scores in it."""
-    ids = lst.postings.ids
-    pos = np.minimum(np.searchsorted(ids, keys), len(ids) - 1)
-    hit = ids[pos] == keys
-    at = pos[hit]
+    """Which of the keys the list holds, and their scores in it."""
+    if lst.index is not None:
+        hit, at = lst.index.find(needles)
+    else:
+        ids = lst.postings.ids
+        pos = np.minimum(np.searchsorted(ids, needles.keys32), len(ids) - 1)
+        hit = ids[pos] == needles.keys32
+        at = pos[hit]
     values = lst.idf * impacts(lst.postings.tf[at], lst.postings.length[at], avglen, params)
     return hit, values.astype(np.float32) * lst.count
+
+
+class _Needles:
+    """Keys to look up in several lists, with what every lookup needs computed once."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        keys = keys.astype(np.int64)
+        self.keys32 = keys.astype(np.uint32)
+        self.word = keys >> 6
+        bit = (keys & 63).astype(np.uint64)
+        self.bit = bit
+        self.below = (np.uint64(1) << bit) - np.uint64(1)
+
+    def take(self, keep: np.ndarray) -> _Needles:
+        out = object.__new__(_Needles)
+        out.keys32, out.word = self.keys32[keep], self.word[keep]
+        out.bit, out.below = self.bit[keep], self.below[keep]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIndex:
+    """The positions of a sorted key array, found in constant time: a bitmap of the keys (one
+    bit per key up to the largest) and the number of keys before each 64-bit word."""
+
+    words: np.ndarray  # uint64
+    before: np.ndarray  # int32
+
+    @classmethod
+    def build(cls, keys: np.ndarray) -> KeyIndex:
+        k = keys.astype(np.int64)
+        words = np.zeros(int(k[-1]) // 64 + 1 if len(k) else 1, dtype=np.uint64)
+        np.bitwise_or.at(words, k >> 6, np.uint64(1) << (k & 63).astype(np.uint64))
+        before = np.zeros(len(words), dtype=np.int32)
+        np.cumsum(np.bitwise_count(words)[:-1], out=before[1:])
+        return cls(words, before)
+
+    @staticmethod
+    def worth_it(keys: np.ndarray) -> bool:
+        """At least one key per 64 on average: the index (12 bytes a word) then costs at most
+        1.5x the list (8 bytes a posting), and replaces ~17 dependent reads by 2."""
+        return len(keys) > 0 and len(keys) * 64 >= int(keys[-1])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.words.nbytes + self.before.nbytes)
+
+    def find(self, needles: _Needles) -> tuple[np.ndarray, np.ndarray]:
+        """Which needles are keys, and the positions of those that are."""
+        inside = needles.word < len(self.words)
+        w = np.where(inside, needles.word, 0)
+        word = self.words[w]
+        hit = ((word >> needles.bit) & np.uint64(1)).astype(bool) & inside
+        w, word = w[hit], word[hit]
+        at = self.before[w] + np.bitwise_count(word & needles.below[hit])
+        return hit, at
 
 
 def _kth(values: np.ndarray, k: int) -> float:
@@ -384,11 +445,13 @@ class CachedList:
     bound: float
     avglen: float
     batch: int
+    index: KeyIndex | None = None
 
     @property
     def nbytes(self) -> int:
         p = self.postings
-        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes)
+        extra = self.index.nbytes if self.index is not None else 0
+        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes) + extra
 
 
 class ListCache:

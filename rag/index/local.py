@@ -38,6 +38,7 @@ from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.index.lexical import (
     UNSEEN,
     CachedList,
+    KeyIndex,
     ListCache,
     LongList,
     Postings,
@@ -392,11 +393,14 @@ class LocalStore:
             rest = rows.get(term_id, [])
             if entry is None and rest and len(rest[0][1].ids) >= LONG_LIST:
                 batch, first = rest.pop(0)  # the oldest list: it changes only by compaction
-                entry = CachedList(first, impact_bound(first, avglen, bm25), avglen, batch)
+                index = KeyIndex.build(first.ids) if KeyIndex.worth_it(first.ids) else None
+                entry = CachedList(first, impact_bound(first, avglen, bm25), avglen, batch, index)
                 self._lists.put(term_id, generation, entry)
             if entry is not None:
                 bound = drifted_bound(entry.bound, entry.avglen, avglen)
-                long.append(LongList(entry.postings, term_idf, count, term_idf * count * bound))
+                long.append(
+                    LongList(entry.postings, term_idf, count, term_idf * count * bound, entry.index)
+                )
             for _, postings in rest:
                 keys, values = score(postings, term_idf, avglen, bm25)
                 parts.append((keys, values * count))
