@@ -216,8 +216,7 @@ def pruned_top_scores(
     lower bound of the k-th best score (the k-th best full score of a few promising chunks):
     those lists cannot lift a chunk that is in no summed list into the top k, so they are
     looked up (``KeyIndex`` or binary search) only for the summed chunks that could still
-    reach it. The
-    result equals ``top_scores`` over every list (up to float rounding).
+    reach it. The result equals ``top_scores`` over every list (up to float rounding).
     """
     parts = sorted((p for p in parts if len(p[0])), key=lambda p: len(p[0]))
     # Summed first: the lists with the most bound per posting (cheap to sum, much to gain).
@@ -268,7 +267,8 @@ def _exact_best(
 ) -> np.ndarray:
     """Full scores of the chunks of ``pool`` with the best sums so far (the lists not yet
     summed looked up for them): the k-th best full score of distinct chunks is a lower bound
-    of the k-th best score of all."""
+    of the k-th best score of all. Successive pools are disjoint (the sample, then chunks a
+    summed list touched first), so their scores may be pooled."""
     pool = pool[:SAMPLE]
     if not len(pool):
         return np.zeros(0, dtype=np.float64)
