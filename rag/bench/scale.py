@@ -225,12 +225,11 @@ def _exhaustive(store: LocalStore, tokens: Sequence[str], k: int) -> list[int]:
     n, length = store._counters["chunks"], store._counters["length"]
     db = store._db()
     weights = Counter(tokens)
+    terms = store._terms(db, list(weights))
+    rows = store._postings_after(db, {term_id: -1 for term_id, _ in terms.values()})
     parts = []
-    for term, (term_id, df) in store._terms(db, list(weights)).items():
-        rows = db.execute(
-            "SELECT ids, tfs FROM postings WHERE term = ? ORDER BY batch", (term_id,)
-        ).fetchall()
-        postings = Postings.concat([Postings.decode(i, t) for i, t in rows])
+    for term, (term_id, df) in terms.items():
+        postings = Postings.concat([p for _, p in rows.get(term_id, [])])
         keys, values = score(postings, idf(df, n), length / n, store.params.bm25)
         parts.append((keys, values * weights[term]))
     return [key for key, _ in top_scores(parts, k, exclude=store._dead_keys())]
