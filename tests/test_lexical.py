@@ -12,7 +12,8 @@ from rag.index.lexical import (
     ListCache,
     LongList,
     Postings,
-    _Needles,
+    _look_up,
+    _norm,
     drifted_bound,
     idf,
     impact_bound,
@@ -147,11 +148,12 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
     long_at = int(rng.integers(5, 400))  # lists at least this long are pruned
     parts = [e for e, p in zip(every, lists, strict=True) if len(p.ids) < long_at]
     long = [
-        LongList(
+        LongList.of(
             p,
             w,
             c,
-            w * c * impact_bound(p, avglen, params),
+            avglen,
+            params,
             KeyIndex.build(p.ids) if seed % 2 else None,  # both ways of finding a key
         )
         for p, w, c in zip(lists, idfs, counts, strict=True)
@@ -165,14 +167,32 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
 
 
 @pytest.mark.parametrize("size", [1, 63, 64, 65, 5000])
-def test_the_key_index_finds_what_a_binary_search_finds(size: int) -> None:
+def test_a_list_scores_the_same_keys_through_its_bitmap_and_by_binary_search(size: int) -> None:
     rng = np.random.default_rng(size)
+    params = BM25Params()
     keys = np.sort(rng.choice(20_000, size=size, replace=False)).astype(np.uint32)
+    tf = rng.integers(1, 4, size=size).astype(np.uint16)
+    postings = Postings(keys, tf, rng.integers(5, 40, size=size).astype(np.uint16))
     needles = np.concatenate([rng.integers(0, 25_000, 3000), keys[:50], [0, 63, 64, 24_999]])
-    hit, at = KeyIndex.build(keys).find(_Needles(needles))
-    pos = np.searchsorted(keys, needles)
-    want = (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == needles)
-    assert hit.tolist() == want.tolist() and at.tolist() == pos[want].tolist()
+    needles = np.unique(needles).astype(np.int64)  # ascending, as a search looks them up
+    start = rng.random(len(needles))
+    # numpy's reference: the list's scores added to the keys it holds
+    pos = np.minimum(np.searchsorted(keys, needles), size - 1)
+    held = keys[pos] == needles
+    _, values = score(postings, 1.7, 20.0, params)
+    want = start.copy()
+    want[held] += values[pos[held]] * 2
+    norm = _norm(20.0, params)
+    for index in (KeyIndex.build(keys), None):
+        lst = LongList.of(postings, 1.7, 2, 20.0, params, index)
+        got, sums = needles.copy(), start.copy()
+        assert _look_up(lst, norm, got, sums, len(got), 0.0, -np.inf) == len(needles)
+        assert got.tolist() == needles.tolist() and sums.tolist() == want.tolist()
+        got, sums = needles.copy(), start.copy()  # now keep the sums that reach 0.5
+        kept = _look_up(lst, norm, got, sums, len(got), 0.5, 1.0)
+        reach = want + 0.5 >= 1.0
+        assert got[:kept].tolist() == needles[reach].tolist()
+        assert sums[:kept].tolist() == want[reach].tolist()
 
 
 def test_a_bound_taken_at_one_average_length_holds_at_a_longer_one() -> None:

@@ -10,7 +10,8 @@ corpus. Scores follow Lucene's BM25 (the ``bm25s`` "lucene" method the index use
 A search need not sum every posting of a frequent term: ``pruned_top_scores`` (MaxScore)
 sums the short lists and as few long ones as it must, then looks the rest up only for the
 chunks that can still reach the top k; its results equal summing everything. Long lists are
-kept decoded between searches in a ``ListCache``.
+kept decoded between searches in a ``ListCache``, with their postings' impacts; the loops
+over their postings run compiled (``rag.index.kernels``, numba).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
@@ -140,6 +142,19 @@ class LongList:
     bound: float
     index: KeyIndex | None = None  # finds a key's position without a binary search
 
+    @classmethod
+    def of(
+        cls,
+        postings: Postings,
+        term_idf: float,
+        count: int,
+        avglen: float,
+        params: BM25Params,
+        index: KeyIndex | None = None,
+    ) -> LongList:
+        bound = term_idf * count * impact_bound(postings, avglen, params)
+        return cls(postings, term_idf, count, bound, index)
+
 
 def impact_bound(postings: Postings, avglen: float, params: BM25Params) -> float:
     """The largest impact in ``postings`` at ``avglen``."""
@@ -227,31 +242,33 @@ def pruned_top_scores(
     if k <= 0 or not (parts or lists):
         return []
     top = max([int(p[0].max()) for p in parts] + [int(lst.postings.ids[-1]) for lst in lists])
-    acc = _Accumulator(top, exclude)
+    acc = _Accumulator(top, exclude, compiled=bool(lists))
+    norm = _norm(avglen, params)
     try:
         for ids, values in parts:
             acc.add(ids, values)
         left = np.cumsum([lst.bound for lst in lists])  # bounds of lists[:i + 1]
-        known = _exact_best(acc, acc.sample, lists, k, avglen, params)
+        known = _exact_best(acc, acc.sample, lists, k, norm)
         while lists and left[len(lists) - 1] >= _kth(known, k):
-            fresh = acc.add(*score_list(lists.pop(), avglen, params))
+            fresh = acc.add_list(lists.pop(), norm)
             if len(known) < k:
                 pool = fresh if len(known) else acc.sample
-                known = np.concatenate([known, _exact_best(acc, pool, lists, k, avglen, params)])
+                known = np.concatenate([known, _exact_best(acc, pool, lists, k, norm)])
         theta = _kth(known, k)
-        ids, sums = acc.candidates(theta - (float(left[len(lists) - 1]) if lists else 0.0))
+        floor = theta - (float(left[len(lists) - 1]) if lists else 0.0)
+        # a binary search looks the keys up in ascending order; a key bitmap in any order
+        ids, sums = acc.candidates(floor, ascending=any(lst.index is None for lst in lists))
     finally:
         acc.release()
     # The lists left, in the order they would have been summed; after each, a chunk whose sum
     # plus the bounds of the lists still to look up falls below the k-th best score drops out.
-    needles = _Needles(ids)
+    # None drops after the last: theta was summed in another order, so a chunk scoring it
+    # exactly may come out an ulp below it here.
+    keys, n = ids, len(ids)  # both fresh arrays, changed in place
     for i in range(len(lists) - 1, -1, -1):
-        hit, values = _lookup(lists[i], needles, avglen, params)
-        sums[hit] += values
-        if i:
-            keep = sums + left[i - 1] >= theta
-            ids, sums, needles = ids[keep], sums[keep], needles.take(keep)
-    return _best(ids, sums.astype(np.float32), k)
+        left_after, floor = (float(left[i - 1]), theta) if i else (0.0, -np.inf)
+        n = _look_up(lists[i], norm, keys, sums, n, left_after, floor)
+    return _best(keys[:n], sums[:n].astype(np.float32), k)
 
 
 EXACT_SAMPLE = 2  # times k: the best summed chunks scored in full to bound the k-th score
@@ -262,8 +279,7 @@ def _exact_best(
     pool: np.ndarray,
     lists: Sequence[LongList],
     k: int,
-    avglen: float,
-    params: BM25Params,
+    norm: np.ndarray,
 ) -> np.ndarray:
     """Full scores of the chunks of ``pool`` with the best sums so far (the lists not yet
     summed looked up for them): the k-th best full score of distinct chunks is a lower bound
@@ -275,44 +291,40 @@ def _exact_best(
     m = min(len(pool), EXACT_SAMPLE * k)
     best = np.sort(pool[np.argpartition(-acc.sums[pool], m - 1)[:m]])
     scores = acc.sums[best]
-    needles = _Needles(best)
     for lst in lists:
-        hit, values = _lookup(lst, needles, avglen, params)
-        scores[hit] += values
+        _look_up(lst, norm, best, scores, len(best), 0.0, -np.inf)
     return scores
 
 
-def _lookup(
-    lst: LongList, needles: _Needles, avglen: float, params: BM25Params
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which of the keys the list holds, and their scores in it."""
+def _norm(avglen: float, params: BM25Params) -> np.ndarray:
+    """``impacts``' constants as the compiled loops take them: float32, as numpy uses them."""
+    return np.array([params.k1, 1 - params.b, params.b, avglen], dtype=np.float32)
+
+
+def _look_up(
+    lst: LongList,
+    norm: np.ndarray,
+    keys: np.ndarray,
+    sums: np.ndarray,
+    n: int,
+    left: float,
+    floor: float,
+) -> int:
+    """Add ``lst``'s scores to the sums of the first ``n`` keys that it holds, then keep in
+    place those whose sum plus ``left`` reaches ``floor``; how many. The keys are int64, and
+    ascending unless the list has a key bitmap."""
+    kernels = _kernels()
+    p, weight, count = lst.postings, np.float32(lst.idf), np.float32(lst.count)
     if lst.index is not None:
-        hit, at = lst.index.find(needles)
-    else:
-        ids = lst.postings.ids
-        pos = np.minimum(np.searchsorted(ids, needles.keys32), len(ids) - 1)
-        hit = ids[pos] == needles.keys32
-        at = pos[hit]
-    values = lst.idf * impacts(lst.postings.tf[at], lst.postings.length[at], avglen, params)
-    return hit, values.astype(np.float32) * lst.count
-
-
-class _Needles:
-    """Keys to look up in several lists, with what every lookup needs computed once."""
-
-    def __init__(self, keys: np.ndarray) -> None:
-        keys = keys.astype(np.int64)
-        self.keys32 = keys.astype(np.uint32)
-        self.word = keys >> 6
-        bit = (keys & 63).astype(np.uint64)
-        self.bit = bit
-        self.below = (np.uint64(1) << bit) - np.uint64(1)
-
-    def take(self, keep: np.ndarray) -> _Needles:
-        out = object.__new__(_Needles)
-        out.keys32, out.word = self.keys32[keep], self.word[keep]
-        out.bit, out.below = self.bit[keep], self.below[keep]
-        return out
+        words, before = lst.index.words, lst.index.before
+        return int(
+            kernels.bitmap_step(
+                words, before, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor
+            )
+        )
+    return int(
+        kernels.sorted_step(p.ids, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,15 +354,12 @@ class KeyIndex:
     def nbytes(self) -> int:
         return int(self.words.nbytes + self.before.nbytes)
 
-    def find(self, needles: _Needles) -> tuple[np.ndarray, np.ndarray]:
-        """Which needles are keys, and the positions of those that are."""
-        inside = needles.word < len(self.words)
-        w = np.where(inside, needles.word, 0)
-        word = self.words[w]
-        hit = ((word >> needles.bit) & np.uint64(1)).astype(bool) & inside
-        w, word = w[hit], word[hit]
-        at = self.before[w] + np.bitwise_count(word & needles.below[hit])
-        return hit, at
+
+def _kernels() -> ModuleType:
+    """The compiled loops: numba is loaded by the first search that meets a long list."""
+    from rag.index import kernels
+
+    return kernels
 
 
 def _kth(values: np.ndarray, k: int) -> float:
@@ -360,68 +369,80 @@ def _kth(values: np.ndarray, k: int) -> float:
     return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
-def score_list(lst: LongList, avglen: float, params: BM25Params) -> tuple[np.ndarray, np.ndarray]:
-    keys, values = score(lst.postings, lst.idf, avglen, params)
-    return keys, values * lst.count
-
-
-SAMPLE = 20_000  # the first chunks summed, among which the best are scored in full
+SAMPLE = 10_000  # the first chunks summed, among which the best are scored in full (swept 2k-20k)
 
 
 class _Accumulator:
     """Sums by chunk key in one array indexed by key, with the keys touched so far.
 
-    The arrays (9 bytes a chunk) are kept in a pool for the next search, which resets only
-    the entries this one touched: as many exist as searches ever ran at once.
+    The array (8 bytes a chunk) is kept in a pool for the next search, which resets only the
+    entries this one touched: as many exist as searches ever ran at once. A key is touched
+    first when its sum is still 0 (every score is positive); deleted chunks hold -inf, so they
+    are never touched and never reach a floor.
     """
 
-    _pool: ClassVar[list[tuple[np.ndarray, np.ndarray]]] = []
+    _pool: ClassVar[list[np.ndarray]] = []
     _pool_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, top: int, exclude: np.ndarray | None) -> None:
+    def __init__(self, top: int, exclude: np.ndarray | None, compiled: bool = False) -> None:
         with self._pool_lock:
-            arrays = self._pool.pop() if self._pool else None
-        if arrays is None or len(arrays[0]) <= top:
-            size = max(top + 1 + top // 8, 1024)  # room to grow before the next allocation
-            arrays = (np.zeros(size, dtype=np.float64), np.zeros(size, dtype=bool))
-        self.sums, self.seen = arrays
+            sums = self._pool.pop() if self._pool else None
+        if sums is None or len(sums) <= top:
+            sums = np.zeros(max(top + 1 + top // 8, 1024))  # room to grow before the next one
+        self.sums = sums
+        self.kernels = _kernels() if compiled else None
         self.touched: list[np.ndarray] = []
         self.sample = np.zeros(0, dtype=np.int64)
         self.dead = np.zeros(0, dtype=np.int64)
         if exclude is not None and len(exclude):
             self.dead = exclude[exclude <= top].astype(np.int64)
-            self.seen[self.dead] = True  # never collected, so never a candidate
+            self.sums[self.dead] = -np.inf
 
     def add(self, ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Add one list's scores; returns the keys it touched first."""
-        fresh = ids[~self.seen[ids]]
-        self.seen[fresh] = True
-        self.touched.append(fresh)  # before the sums change, so that release resets them
-        self.sums[ids] += values  # no repeated key within a part, so no lost updates
+        """Add one part's scores; returns the keys it touched first."""
+        if self.kernels is not None:
+            fresh = np.empty(len(ids), dtype=np.int64)
+            fresh = fresh[: self.kernels.add_part(self.sums, ids, values, fresh)]
+        else:
+            ids = ids.astype(np.intp)  # numpy would convert uint32 keys at each indexing below
+            fresh = ids[self.sums[ids] == 0]
+            self.sums[ids] += values  # no repeated key within a part, so no lost updates
+        return self._touch(fresh)
+
+    def add_list(self, lst: LongList, norm: np.ndarray) -> np.ndarray:
+        """Add a whole long list's scores (compiled accumulators only)."""
+        assert self.kernels is not None
+        p, weight, count = lst.postings, np.float32(lst.idf), np.float32(lst.count)
+        fresh = np.empty(len(p.ids), dtype=np.int64)
+        n = self.kernels.add_list(self.sums, p.ids, p.tf, p.length, norm, weight, count, fresh)
+        return self._touch(fresh[:n])
+
+    def _touch(self, fresh: np.ndarray) -> np.ndarray:
+        self.touched.append(fresh)
         if len(self.sample) < SAMPLE:
             self.sample = np.concatenate([self.sample, fresh[: SAMPLE - len(self.sample)]])
         return fresh
 
-    def candidates(self, floor: float) -> tuple[np.ndarray, np.ndarray]:
-        """Touched keys whose sum is at least ``floor``, ascending, with their sums."""
+    def candidates(self, floor: float, ascending: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Touched keys (int64) whose sum is at least ``floor``, with their sums."""
         ids = np.concatenate(self.touched) if self.touched else np.zeros(0, np.int64)
-        sums = self.sums[ids]
-        keep = sums >= floor
-        ids, sums = ids[keep], sums[keep]
-        # Ascending keys make the binary searches that follow cache-friendly; the touched keys
-        # are ascending runs (one per list), which a merge sort joins in near-linear time.
-        order = np.argsort(ids, kind="stable")
-        return ids[order].astype(np.int64), sums[order]
+        if self.kernels is not None:
+            out = np.empty(len(ids), dtype=np.int64)
+            keys = out[: self.kernels.at_least(self.sums, ids, floor, out)]
+        else:
+            ids = ids.astype(np.int64)
+            keys = ids[self.sums[ids] >= floor]
+        if ascending:  # the touched keys are ascending runs (one per list): a merge sort
+            keys = np.sort(keys, kind="stable")
+        return keys, self.sums[keys]
 
     def release(self) -> None:
         for ids in self.touched:
             self.sums[ids] = 0.0
-            self.seen[ids] = False
         self.sums[self.dead] = 0.0
-        self.seen[self.dead] = False
         self.touched = []
         with self._pool_lock:
-            self._pool.append((self.sums, self.seen))
+            self._pool.append(self.sums)
 
 
 def _best(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]]:

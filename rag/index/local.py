@@ -401,8 +401,8 @@ class LocalStore:
                 long.append(
                     LongList(entry.postings, term_idf, count, term_idf * count * bound, entry.index)
                 )
-            for _, postings in rest:
-                keys, values = score(postings, term_idf, avglen, bm25)
+            if rest:  # the batches after it, one part (their keys ascend batch by batch)
+                keys, values = score(Postings.concat([p for _, p in rest]), term_idf, avglen, bm25)
                 parts.append((keys, values * count))
         found = pruned_top_scores(parts, long, k, avglen, bm25, exclude=self._dead_keys())
         chunks = self._chunks_by_key([key for key, _ in found])
