@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 from rag.bench.environment import cpu_model
 from rag.index.embeddings import Embedder, HashEmbedder
@@ -146,78 +147,139 @@ def _p(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _served(
-    index_dir: Path, params: IndexParams, ann: AnnParams, corpus: SyntheticCorpus
-) -> dict[str, Any]:
-    """Start-up and searches in a fresh process, as a server opening a built index meets them.
+TIMED = 200  # searches timed per size
+BLOCK = 20  # timed searches in a row on one index before the next index's turn
+REWARM = 10  # untimed searches that start each turn (the other processes ran in between)
+
+
+class _Served:
+    """A fresh process that opens a built index, as a server opening it meets it.
 
     Seconds to open the store and answer one search, and the RSS then; then 200 searches
-    (the posting-list cache empty), ``WARM_UP`` BM25 searches, 200 other searches timed, and
-    the RSS after them. A fresh process, not the one that built the index, whose memory
-    holds the whole build's leftovers.
+    (the posting-list cache empty) and ``WARM_UP`` BM25 searches; it then waits and times
+    the searches it is sent (a dense plus a BM25 query, top 50 each). A fresh process, not
+    the one that built the index, whose memory holds the whole build's leftovers.
     """
-    payload = index_dir / "bench-queries.json"
-    first, timed = corpus.queries(200), corpus.queries(200)
-    payload.write_text(
-        json.dumps(
-            {
-                "first": [[list(t), v.tolist()] for t, v in first],
-                "warm": [list(t) for t, _ in corpus.queries(WARM_UP)],
-                "timed": [[list(t), v.tolist()] for t, v in timed],
-            },
-            ensure_ascii=False,
+
+    def __init__(
+        self, index_dir: Path, params: IndexParams, ann: AnnParams, corpus: SyntheticCorpus
+    ) -> None:
+        self.payload = index_dir / "bench-queries.json"
+        first, self.timed = corpus.queries(200), corpus.queries(TIMED)
+        self.payload.write_text(
+            json.dumps(
+                {
+                    "first": [[list(t), v.tolist()] for t, v in first],
+                    "warm": [list(t) for t, _ in corpus.queries(WARM_UP)],
+                    "timed": [[list(t), v.tolist()] for t, v in self.timed],
+                },
+                ensure_ascii=False,
+            )
         )
-    )
-    script = textwrap.dedent(
-        f"""
-        import json, time, numpy as np, psutil
-        started = time.perf_counter()
-        from pathlib import Path
-        from rag.index.local import LocalStore
-        from rag.index.store import IndexParams
-        from rag.index.vectors import AnnParams
-        params = IndexParams.from_json(json.loads({json.dumps(json.dumps(params.to_json()))}))
-        store = LocalStore.open(Path({str(index_dir)!r}), params, AnnParams(**{asdict(ann)!r}))
-        q = np.ones({params.dim}, dtype=np.float32) / {params.dim} ** 0.5
-        store.dense_search(q, 10); store.lexical_search(["企业", "发展"], 10)
-        out = {{"startup_s": time.perf_counter() - started}}
-        out["rss_mb"] = psutil.Process().memory_info().rss / 2**20
-        from rag.bench.scale import timed_searches
-        out.update(timed_searches(store, json.loads(Path({str(payload)!r}).read_text())))
-        out["rss_warm_mb"] = psutil.Process().memory_info().rss / 2**20
-        print(json.dumps(out))
-        """
-    )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=900
+        script = textwrap.dedent(
+            f"""
+            import json, sys, time, numpy as np, psutil
+            started = time.perf_counter()
+            from pathlib import Path
+            from rag.index.local import LocalStore
+            from rag.index.store import IndexParams
+            from rag.index.vectors import AnnParams
+            params = IndexParams.from_json(json.loads({json.dumps(json.dumps(params.to_json()))}))
+            store = LocalStore.open(Path({str(index_dir)!r}), params, AnnParams(**{asdict(ann)!r}))
+            q = np.ones({params.dim}, dtype=np.float32) / {params.dim} ** 0.5
+            store.dense_search(q, 10); store.lexical_search(["企业", "发展"], 10)
+            out = {{"startup_s": time.perf_counter() - started}}
+            out["rss_mb"] = psutil.Process().memory_info().rss / 2**20
+            from rag.bench.scale import serve_searches
+            serve_searches(store, json.loads(Path({str(self.payload)!r}).read_text()), out)
+            """
         )
-    finally:
-        payload.unlink(missing_ok=True)
-    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    out["timed_tokens"] = [t for t, _ in timed]
-    return out
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.ready: dict[str, Any] = self._reply()  # start-up, RSS, the first searches
+
+    def _reply(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=60)
+            raise RuntimeError(f"the search process stopped (exit {self.process.returncode})")
+        out: dict[str, Any] = json.loads(line)
+        return out
+
+    def _send(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def search(self, i: int) -> tuple[float, list[int]]:
+        """Time timed search ``i``: milliseconds, and the BM25 result as chunk keys."""
+        out = self._send(str(i))
+        return out["ms"], out["found"]
+
+    def rewarm(self, i: int) -> None:
+        """One untimed search (first search ``i``, again)."""
+        self._send(f"w{i}")
+
+    def finish(self) -> float:
+        """Stop the process; its RSS after the searches (MB)."""
+        try:
+            rss: float = self._send("done")["rss_warm_mb"]
+            self.process.wait(timeout=60)
+        finally:
+            self.process.kill()
+            self.payload.unlink(missing_ok=True)
+        return rss
 
 
-def timed_searches(store: LocalStore, payload: dict[str, Any]) -> dict[str, Any]:
-    """The search phases of ``_served``, run in the fresh process: milliseconds of one dense
-    plus one BM25 query (top 50 each) per query, and the BM25 results as chunk keys."""
+def serve_searches(store: LocalStore, payload: dict[str, Any], out: dict[str, Any]) -> None:
+    """The search phases of ``_Served``, run in its process: the first searches and the
+    warm-up, then one timed search per line read (its number; ``w`` and a number: a first
+    search again, untimed), until ``done``."""
 
-    def run(queries: list[list[Any]]) -> tuple[list[float], list[list[int]]]:
-        times, found = [], []
-        for tokens, vector in queries:
-            v = np.asarray(vector, dtype=np.float32)
-            t0 = time.perf_counter()
-            store.dense_search(v, 50)
-            found.append([r.order for r in store.lexical_search(tokens, 50)])
-            times.append((time.perf_counter() - t0) * 1000)
-        return times, found
+    def run(tokens: list[str], vector: list[float]) -> tuple[float, list[int]]:
+        v = np.asarray(vector, dtype=np.float32)
+        t0 = time.perf_counter()
+        store.dense_search(v, 50)
+        found = [r.order for r in store.lexical_search(tokens, 50)]
+        return (time.perf_counter() - t0) * 1000, found
 
-    first, _ = run(payload["first"])
+    out["first_ms"] = [run(t, v)[0] for t, v in payload["first"]]
     for tokens in payload["warm"]:
         store.lexical_search(tokens, 50)
-    times, found = run(payload["timed"])
-    return {"first_ms": first, "search_ms": times, "found": found}
+    print(json.dumps(out), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "done":
+            print(json.dumps({"rss_warm_mb": psutil.Process().memory_info().rss / 2**20}))
+            return
+        if line.startswith("w"):
+            run(*payload["first"][int(line[1:]) % len(payload["first"])])
+            print("{}", flush=True)
+            continue
+        ms, found = run(*payload["timed"][int(line)])
+        print(json.dumps({"ms": ms, "found": found}), flush=True)
+
+
+def interleaved(served: Sequence[_Served]) -> list[tuple[list[float], list[list[int]]]]:
+    """The timed searches of every process, ``BLOCK`` at a time on each in turn (the order of
+    turns reversed every round), so that the machine's load changes fall on all sizes alike:
+    per process, the milliseconds of each search and its BM25 results. Each turn starts with
+    ``REWARM`` untimed searches: what the processes before it ran evicted this one's data
+    from the CPU caches, which a server alone on its index would not see."""
+    times: list[list[float]] = [[] for _ in served]
+    found: list[list[list[int]]] = [[] for _ in served]
+    for start in range(0, TIMED, BLOCK):
+        turns = list(range(len(served)))
+        for i in turns if (start // BLOCK) % 2 == 0 else turns[::-1]:
+            for w in range(REWARM):
+                served[i].rewarm(start + w)
+            for q in range(start, min(start + BLOCK, TIMED)):
+                ms, keys = served[i].search(q)
+                times[i].append(ms)
+                found[i].append(keys)
+    return list(zip(times, found, strict=True))
 
 
 def _exhaustive(store: LocalStore, tokens: Sequence[str], k: int) -> list[int]:
@@ -261,9 +323,20 @@ def _recall(store: LocalStore, exact: Sequence[tuple[np.ndarray, set[str]]]) -> 
     return found / (10 * len(exact))
 
 
-def measure(
+@dataclass
+class _Built:
+    """An index built at one size, its search process started."""
+
+    size: int
+    index_dir: Path
+    params: IndexParams
+    build_s: float
+    served: _Served
+
+
+def _build(
     size: int, root: Path, corpus: SyntheticCorpus, ann: AnnParams, say: Callable[[str], None]
-) -> ScaleRow:
+) -> _Built:
     index_dir = root / f"scale-{size}"
     shutil.rmtree(index_dir, ignore_errors=True)
     params = IndexParams(embedder=corpus.embedder, dim=corpus.dim, chunking=ChunkParams())
@@ -282,15 +355,28 @@ def measure(
                 elapsed = time.perf_counter() - started
                 say(f"  {size:,}: {(n + 1) * CHUNKS_PER_DOC:,} chunks written ({elapsed:.0f} s)")
     store.compact()
+    store.close()
     os.sync()  # the FAISS file is written without fsync: flushed here, not during the searches
     build = time.perf_counter() - started
-    say(f"  {size:,}: built in {build:.0f} s; measuring")
-    served = _served(index_dir, params, ann, corpus)  # before the adds below: as built
-    searches = served["search_ms"]
+    say(f"  {size:,}: built in {build:.0f} s; opened by a fresh process")
+    return _Built(size, index_dir, params, build, _Served(index_dir, params, ann, corpus))
+
+
+def _finish(
+    built: _Built,
+    timed: tuple[list[float], list[list[int]]],
+    corpus: SyntheticCorpus,
+    ann: AnnParams,
+) -> ScaleRow:
+    """The row of an index whose timed searches are done: then its writes and recall."""
+    served, (searches, found) = built.served, timed
+    rss_warm = served.finish()
+    store = LocalStore.open(built.index_dir, built.params, ann)
     same = sum(  # BM25 results against summing every list, checked after the timing
-        found == _exhaustive(store, tokens, 50)
-        for found, tokens in zip(served["found"], served["timed_tokens"], strict=True)
+        keys == _exhaustive(store, tokens, 50)
+        for keys, (tokens, _) in zip(found, served.timed, strict=True)
     )
+    docs = built.size // CHUNKS_PER_DOC
     adds, deletes = [], []
     for i in range(20):
         (doc,) = corpus.embedded([corpus.document(docs + i)])
@@ -308,10 +394,10 @@ def measure(
     store.close()
     return ScaleRow(
         chunks=docs * CHUNKS_PER_DOC,
-        build_s=round(build, 1),
-        disk_mb=round(_dir_mb(index_dir), 1),
-        startup_s=round(served["startup_s"], 2),
-        rss_mb=round(served["rss_mb"], 0),
+        build_s=round(built.build_s, 1),
+        disk_mb=round(_dir_mb(built.index_dir), 1),
+        startup_s=round(served.ready["startup_s"], 2),
+        rss_mb=round(served.ready["rss_mb"], 0),
         search_p50_ms=round(statistics.median(searches), 2),
         search_p95_ms=round(_p(searches, 0.95), 2),
         add_p50_ms=round(statistics.median(adds), 1),
@@ -320,10 +406,39 @@ def measure(
         recall_at_10=None if recall is None else round(recall, 3),
         embedder=corpus.embedder,
         probes=probes,
-        rss_warm_mb=round(served["rss_warm_mb"], 0),
-        first_p50_ms=round(statistics.median(served["first_ms"]), 2),
+        rss_warm_mb=round(rss_warm, 0),
+        first_p50_ms=round(statistics.median(served.ready["first_ms"]), 2),
         bm25_exact=round(same / len(searches), 3),
     )
+
+
+def measure_sizes(
+    sizes: Sequence[int],
+    root: Path,
+    corpus: SyntheticCorpus,
+    ann: AnnParams,
+    say: Callable[[str], None],
+) -> list[ScaleRow]:
+    """Every size built and opened by a search process; then the timed searches of all
+    processes interleaved; then each size's writes and recall."""
+    built: list[_Built] = []
+    try:
+        for size in sizes:
+            built.append(_build(size, root, corpus, ann, say))
+        say(f"  timed searches: {TIMED} per size, {BLOCK} at a time on each in turn")
+        timed = interleaved([b.served for b in built])
+        return [_finish(b, t, corpus, ann) for b, t in zip(built, timed, strict=True)]
+    finally:
+        for b in built:
+            b.served.process.kill()
+            b.served.payload.unlink(missing_ok=True)
+
+
+def measure(
+    size: int, root: Path, corpus: SyntheticCorpus, ann: AnnParams, say: Callable[[str], None]
+) -> ScaleRow:
+    (row,) = measure_sizes([size], root, corpus, ann, say)
+    return row
 
 
 def run_scale(
@@ -335,8 +450,7 @@ def run_scale(
 ) -> list[ScaleRow]:
     corpus = SyntheticCorpus(seeds, model=model)
     say(f"{len(corpus.sentences)} distinct seed sentences; sizes {', '.join(map(str, sizes))}")
-    ann = AnnParams()
-    return [measure(size, root, corpus, ann, say) for size in sizes]
+    return measure_sizes(sizes, root, corpus, AnnParams(), say)
 
 
 def _probes(
@@ -408,8 +522,13 @@ def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
         "index, loaded, not memory-mapped). A search is one dense (top 50) plus one BM25 (top 50) "
         "store query, the work a `/search` does besides embedding the question: 200 right after "
         "start-up (first searches: each long posting list is read and decoded on first use), "
-        f"then 200 others after {WARM_UP:,} BM25 searches (search p50, × smallest size, p95) and "
-        "RSS warm after them (the posting-list cache is bounded at "
+        f"then {WARM_UP:,} BM25 searches; once every size is built and so opened, {TIMED} "
+        f"searches timed per size, {BLOCK} at a time on each size's process in turn (the order "
+        "of turns reversed every round), so that the machine's load falls on every size alike, "
+        f"each turn after {REWARM} untimed searches (the other processes' turns evicted its "
+        "data from the CPU caches) (search p50, × smallest size, p95); RSS warm after them "
+        "(the posting-list cache is "
+        "bounded at "
         f"{LIST_CACHE_BYTES // 2**20} MB). BM25 exact: the share of the timed searches whose "
         "top 50 equals summing every posting of every term (the search prunes long lists; it "
         "must not change results). Add and delete are one document of 8 chunks, committed "
