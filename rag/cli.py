@@ -104,6 +104,9 @@ def index(
     try:
         engine = _engine(settings)
         report = engine.build(settings.corpus, progress=_progress, rebuild=rebuild)
+        # the query graph is converted now (once per machine), not at the first question
+        if (prepare := getattr(engine.embedder, "prepare", None)) is not None:
+            prepare()
     except RagError as exc:
         raise _fail(str(exc)) from None
     for line in report.skipped:

