@@ -27,7 +27,7 @@ import json
 import shutil
 import sqlite3
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ SAVE_AFTER_CATCH_UP = 20_000
 # Swept 1k-16k on `rag bench-scale`'s 1M-chunk index: 4k and 8k fastest, 8k the better p95.
 LONG_LIST = 8192
 LIST_CACHE_BYTES = 512 * 2**20
+ARTICLE_CACHE = 256  # articles kept read between searches (the answerer reads each hit's)
 _IN_BATCH = 900  # SQLite's bound on parameters per statement is 999 on old builds
 
 _SCHEMA = """
@@ -174,6 +175,10 @@ class LocalStore:
         self._dead_array: tuple[frozenset[int], np.ndarray] = (self._dead, np.empty(0, np.int64))
         self._vectors: VectorIndex | None = None
         self._lists = ListCache(LIST_CACHE_BYTES)
+        # articles read lately, valid for one version of the index (any write bumps it)
+        self._articles: OrderedDict[str, Article] = OrderedDict()
+        self._articles_version = -1
+        self._articles_lock = threading.Lock()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -465,18 +470,38 @@ class LocalStore:
     def article(self, doc_id: str) -> Article | None:
         db = self._db()
         with _transaction(db, "BEGIN"):
-            row = db.execute(
-                "SELECT doc_id, title, source, byline, kicker, column_name, sections "
-                "FROM documents WHERE doc_id = ?",
-                (doc_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            paragraphs = db.execute(
-                "SELECT idx, text, pieces, kind, section, page FROM paragraphs "
-                "WHERE doc_id = ? ORDER BY idx",
-                (doc_id,),
-            ).fetchall()
+            version = _meta_int(db, "version")
+            with self._articles_lock:
+                if version != self._articles_version:
+                    self._articles.clear()
+                    self._articles_version = version
+                cached = self._articles.get(doc_id)
+                if cached is not None:
+                    self._articles.move_to_end(doc_id)
+                    return cached
+            article = self._read_article(db, doc_id)
+        if article is not None:
+            with self._articles_lock:
+                if version == self._articles_version:
+                    self._articles[doc_id] = article
+                    if len(self._articles) > ARTICLE_CACHE:
+                        self._articles.popitem(last=False)
+        return article
+
+    @staticmethod
+    def _read_article(db: sqlite3.Connection, doc_id: str) -> Article | None:
+        row = db.execute(
+            "SELECT doc_id, title, source, byline, kicker, column_name, sections "
+            "FROM documents WHERE doc_id = ?",
+            (doc_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        paragraphs = db.execute(
+            "SELECT idx, text, pieces, kind, section, page FROM paragraphs "
+            "WHERE doc_id = ? ORDER BY idx",
+            (doc_id,),
+        ).fetchall()
         return Article(
             doc_id=row[0],
             title=row[1],

@@ -38,6 +38,20 @@ def tokenize(text: str) -> list[str]:
     Search mode also emits the parts of long words ("生物医药" gives "生物", "医药",
     "生物医药"), so a question phrased with the short word still matches.
     """
+    if len(text) <= _SHORT:  # a question: the search and the answerer both tokenise it
+        return list(_short_tokens(text))
+    return _tokens(text)
+
+
+_SHORT = 200  # characters: texts this short are remembered (questions, not chunks)
+
+
+@lru_cache(maxsize=2048)
+def _short_tokens(text: str) -> tuple[str, ...]:
+    return tuple(_tokens(text))
+
+
+def _tokens(text: str) -> list[str]:
     stop = stopwords()
     return [
         t
