@@ -294,3 +294,17 @@ def test_long_posting_lists_are_pruned_without_changing_results(
     assert results(store) == exhaustive()  # a later batch and a deletion over cached lists
     LocalStore.open(hash_engine.index_dir, hash_engine.params).compact()  # another writer merges
     assert results(store) == exhaustive()
+
+
+def test_an_article_read_again_after_another_process_replaced_it_is_the_new_one(
+    hash_engine: RagEngine,
+) -> None:
+    other = RagEngine(hash_engine.settings, embedder=HashEmbedder())
+    hash_engine.add_document("旧标题", "旧的内容。", doc_id="same")
+    first = hash_engine.store.article("same")
+    assert first is not None and hash_engine.store.article("same") is first  # kept
+    other.add_document("新标题", "新的内容。", doc_id="same")
+    again = hash_engine.store.article("same")
+    assert again is not None and again.title == "新标题"
+    other.delete_document("same")
+    assert hash_engine.store.article("same") is None
