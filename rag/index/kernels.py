@@ -85,44 +85,34 @@ def at_least(sums: np.ndarray, ids: np.ndarray, floor: float, out: np.ndarray) -
     return n
 
 
+@njit(inline="always")
+def _position(words: np.ndarray, before: np.ndarray, ids: np.ndarray, key: int, lo: int) -> int:
+    """Where ``key`` is in the list, negative when absent: through its key bitmap when it has
+    one (``words`` not empty), else by a binary search of ``ids`` from ``lo`` on (then an
+    absent key gives -2 minus the place it would take)."""
+    if words.shape[0]:
+        w = key >> 6
+        if w >= words.shape[0]:
+            return -1
+        x = words[w]
+        bit = np.uint64(1) << np.uint64(key & 63)
+        if not x & bit:
+            return -1
+        return int(before[w] + _popcount(x & (bit - np.uint64(1))))
+    hi = ids.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if np.int64(ids[mid]) < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < ids.shape[0] and np.int64(ids[lo]) == key else -lo - 2
+
+
 @njit(nogil=True, cache=True)
-def bitmap_step(
+def look_up(
     words: np.ndarray,
     before: np.ndarray,
-    tf: np.ndarray,
-    length: np.ndarray,
-    norm: np.ndarray,
-    weight: np.float32,
-    count: np.float32,
-    keys: np.ndarray,
-    sums: np.ndarray,
-    n: int,
-    left: float,
-    theta: float,
-) -> int:
-    """Add one list's scores to the first ``n`` (ascending) ``keys`` through its key bitmap,
-    then keep, in place, those whose sum plus ``left`` reaches ``theta``; returns how many."""
-    kept = 0
-    nwords = words.shape[0]
-    for j in range(n):
-        key = keys[j]
-        s = sums[j]
-        w = key >> 6
-        if w < nwords:
-            x = words[w]
-            bit = np.uint64(1) << np.uint64(key & 63)
-            if x & bit:
-                at = np.int64(before[w]) + _popcount(x & (bit - np.uint64(1)))
-                s += np.float64((weight * _impact(tf[at], length[at], norm)) * count)
-        if s + left >= theta:
-            keys[kept] = key
-            sums[kept] = s
-            kept += 1
-    return kept
-
-
-@njit(nogil=True, cache=True)
-def sorted_step(
     ids: np.ndarray,
     tf: np.ndarray,
     length: np.ndarray,
@@ -135,24 +125,21 @@ def sorted_step(
     left: float,
     theta: float,
 ) -> int:
-    """``bitmap_step`` for a list without a bitmap: each key found by a binary search that
-    starts where the last one ended (the keys ascend)."""
+    """Add one list's scores to the sums of the first ``n`` ``keys`` that it holds, then keep,
+    in place, those whose sum plus ``left`` reaches ``theta``; returns how many. Keys are
+    found through the list's bitmap (``words``, ``before``) or, when ``words`` is empty, by
+    binary searches each starting where the last one ended (the keys must then ascend)."""
     kept = 0
-    lo_start = 0
-    size = ids.shape[0]
+    lo = 0
     for j in range(n):
         key = keys[j]
         s = sums[j]
-        lo, hi = lo_start, size
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if np.int64(ids[mid]) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        lo_start = lo
-        if lo < size and np.int64(ids[lo]) == key:
-            s += np.float64((weight * _impact(tf[lo], length[lo], norm)) * count)
+        at = _position(words, before, ids, key, lo)
+        if at >= 0:
+            s += np.float64((weight * _impact(tf[at], length[at], norm)) * count)
+            lo = at
+        elif not words.shape[0]:
+            lo = -at - 2  # where the absent key would go
         if s + left >= theta:
             keys[kept] = key
             sums[kept] = s

@@ -313,18 +313,16 @@ def _look_up(
     """Add ``lst``'s scores to the sums of the first ``n`` keys that it holds, then keep in
     place those whose sum plus ``left`` reaches ``floor``; how many. The keys are int64, and
     ascending unless the list has a key bitmap."""
-    kernels = _kernels()
     p, weight, count = lst.postings, np.float32(lst.idf), np.float32(lst.count)
-    if lst.index is not None:
-        words, before = lst.index.words, lst.index.before
-        return int(
-            kernels.bitmap_step(
-                words, before, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor
-            )
-        )
+    words, before = (lst.index.words, lst.index.before) if lst.index else (_NO_WORDS, _NO_BEFORE)
     return int(
-        kernels.sorted_step(p.ids, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor)
+        _kernels().look_up(
+            words, before, p.ids, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor
+        )
     )
+
+
+_NO_WORDS, _NO_BEFORE = np.zeros(0, np.uint64), np.zeros(0, np.int32)  # no key bitmap
 
 
 @dataclass(frozen=True, slots=True)
