@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.bench.speed import IndexingSpeed, indexing_speed, measure_http, raw_encoder, time_raw
+from rag.bench.speed import (
+    IndexingSpeed,
+    indexing_speed,
+    measure_ask_overhead,
+    measure_http,
+    raw_encoder,
+    time_raw,
+)
 from rag.bench.systems import build_engine, clear_index, embedded_texts, planned_texts
 from rag.config import Settings
 from rag.index.embeddings import HashEmbedder
@@ -63,3 +70,17 @@ def test_http_latency_against_a_real_server(
     assert level["concurrency"] == 2 and level["requests"] == 3
     assert level["errors"] == 0, level["error_examples"]
     assert level["server_rss_mb"] > 0
+
+
+@pytest.mark.e2e
+def test_ask_against_search_is_timed_on_two_servers_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_EMBEDDER", "hash")
+    settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
+    build_engine(settings, settings.corpus, HashEmbedder())
+    questions = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
+    overhead = measure_ask_overhead(tmp_path / "idx", questions, log=lambda _: None)
+    assert len(overhead.search_ms) == len(overhead.ask_ms) == len(questions)
+    assert min(overhead.search_ms + overhead.ask_ms) > 0
+    assert isinstance(overhead.difference_p50_ms, float)

