@@ -214,14 +214,11 @@ class _Served:
         self.process.stdin.flush()
         return self._reply()
 
-    def search(self, i: int) -> tuple[float, list[int]]:
-        """Time timed search ``i``: milliseconds, and the BM25 result as chunk keys."""
-        out = self._send(str(i))
+    def block(self, start: int, stop: int) -> tuple[list[float], list[list[int]]]:
+        """Timed searches ``start`` to ``stop`` run back to back, after ``REWARM`` untimed
+        ones: milliseconds of each, and its BM25 result as chunk keys."""
+        out = self._send(f"{start} {stop}")
         return out["ms"], out["found"]
-
-    def rewarm(self, i: int) -> None:
-        """One untimed search (first search ``i``, again)."""
-        self._send(f"w{i}")
 
     def finish(self) -> float:
         """Stop the process; its RSS after the searches (MB)."""
@@ -236,8 +233,8 @@ class _Served:
 
 def serve_searches(store: LocalStore, payload: dict[str, Any], out: dict[str, Any]) -> None:
     """The search phases of ``_Served``, run in its process: the first searches and the
-    warm-up, then one timed search per line read (its number; ``w`` and a number: a first
-    search again, untimed), until ``done``."""
+    warm-up, then for each line read (``start stop``) ``REWARM`` untimed searches and the
+    timed searches ``start`` to ``stop``, back to back, until ``done``."""
 
     def run(tokens: list[str], vector: list[float]) -> tuple[float, list[int]]:
         v = np.asarray(vector, dtype=np.float32)
@@ -246,7 +243,8 @@ def serve_searches(store: LocalStore, payload: dict[str, Any], out: dict[str, An
         found = [r.order for r in store.lexical_search(tokens, 50)]
         return (time.perf_counter() - t0) * 1000, found
 
-    out["first_ms"] = [run(t, v)[0] for t, v in payload["first"]]
+    first = payload["first"]
+    out["first_ms"] = [run(t, v)[0] for t, v in first]
     for tokens in payload["warm"]:
         store.lexical_search(tokens, 50)
     print(json.dumps(out), flush=True)
@@ -254,31 +252,27 @@ def serve_searches(store: LocalStore, payload: dict[str, Any], out: dict[str, An
         if line.strip() == "done":
             print(json.dumps({"rss_warm_mb": psutil.Process().memory_info().rss / 2**20}))
             return
-        if line.startswith("w"):
-            run(*payload["first"][int(line[1:]) % len(payload["first"])])
-            print("{}", flush=True)
-            continue
-        ms, found = run(*payload["timed"][int(line)])
-        print(json.dumps({"ms": ms, "found": found}), flush=True)
+        start, stop = map(int, line.split())
+        for w in range(REWARM):
+            run(*first[(start + w) % len(first)])
+        timed = [run(*payload["timed"][q]) for q in range(start, stop)]
+        print(json.dumps({"ms": [t for t, _ in timed], "found": [f for _, f in timed]}), flush=True)
 
 
 def interleaved(served: Sequence[_Served]) -> list[tuple[list[float], list[list[int]]]]:
     """The timed searches of every process, ``BLOCK`` at a time on each in turn (the order of
     turns reversed every round), so that the machine's load changes fall on all sizes alike:
-    per process, the milliseconds of each search and its BM25 results. Each turn starts with
-    ``REWARM`` untimed searches: what the processes before it ran evicted this one's data
-    from the CPU caches, which a server alone on its index would not see."""
+    per process, the milliseconds of each search and its BM25 results. A turn's searches run
+    back to back in the process, as a busy server's do, after ``REWARM`` untimed ones: the
+    turns before it evicted this process's data from the CPU caches."""
     times: list[list[float]] = [[] for _ in served]
     found: list[list[list[int]]] = [[] for _ in served]
     for start in range(0, TIMED, BLOCK):
         turns = list(range(len(served)))
         for i in turns if (start // BLOCK) % 2 == 0 else turns[::-1]:
-            for w in range(REWARM):
-                served[i].rewarm(start + w)
-            for q in range(start, min(start + BLOCK, TIMED)):
-                ms, keys = served[i].search(q)
-                times[i].append(ms)
-                found[i].append(keys)
+            ms, keys = served[i].block(start, min(start + BLOCK, TIMED))
+            times[i] += ms
+            found[i] += keys
     return list(zip(times, found, strict=True))
 
 
@@ -525,8 +519,9 @@ def scale_report(rows: Sequence[ScaleRow], command: str) -> str:
         f"then {WARM_UP:,} BM25 searches; once every size is built and so opened, {TIMED} "
         f"searches timed per size, {BLOCK} at a time on each size's process in turn (the order "
         "of turns reversed every round), so that the machine's load falls on every size alike, "
-        f"each turn after {REWARM} untimed searches (the other processes' turns evicted its "
-        "data from the CPU caches) (search p50, × smallest size, p95); RSS warm after them "
+        f"each turn's searches back to back after {REWARM} untimed ones (the other processes' "
+        "turns evicted its data from the CPU caches) (search p50, × smallest size, p95); RSS "
+        "warm after them "
         "(the posting-list cache is "
         "bounded at "
         f"{LIST_CACHE_BYTES // 2**20} MB). BM25 exact: the share of the timed searches whose "
