@@ -54,16 +54,22 @@ def test_clear_index_on_a_missing_directory_is_a_no_op(tmp_path: Path) -> None:
     clear_index(tmp_path / "absent")
 
 
-@pytest.mark.e2e
-def test_http_latency_against_a_real_server(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+QUESTIONS = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
+
+
+@pytest.fixture
+def served_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A seed index with the hash embedder, which servers started from here also use."""
     monkeypatch.setenv("RAG_EMBEDDER", "hash")
     settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
     build_engine(settings, settings.corpus, HashEmbedder())
-    questions = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
+    return tmp_path / "idx"
+
+
+@pytest.mark.e2e
+def test_http_latency_against_a_real_server(served_index: Path) -> None:
     http = measure_http(
-        tmp_path / "idx", questions, concurrency=(2,), endpoint="search", log=lambda _: None
+        served_index, QUESTIONS, concurrency=(2,), endpoint="search", log=lambda _: None
     )
     assert http.skipped is None and http.endpoint == "search"
     [level] = http.levels
@@ -73,14 +79,8 @@ def test_http_latency_against_a_real_server(
 
 
 @pytest.mark.e2e
-def test_ask_against_search_is_timed_on_two_servers_in_turn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RAG_EMBEDDER", "hash")
-    settings = Settings(index_dir=tmp_path / "idx", corpus=[ROOT / "seeds"], embedder="hash")
-    build_engine(settings, settings.corpus, HashEmbedder())
-    questions = ["光谷瞪羚企业累计达到多少家？", "广州知识城综合保税区获批了吗？", "拉萨高新区"]
-    overhead = measure_ask_overhead(tmp_path / "idx", questions, log=lambda _: None)
-    assert len(overhead.search_ms) == len(overhead.ask_ms) == len(questions)
+def test_ask_against_search_is_timed_on_two_servers_in_turn(served_index: Path) -> None:
+    overhead = measure_ask_overhead(served_index, QUESTIONS, log=lambda _: None)
+    assert len(overhead.search_ms) == len(overhead.ask_ms) == len(QUESTIONS)
     assert min(overhead.search_ms + overhead.ask_ms) > 0
     assert isinstance(overhead.difference_p50_ms, float)

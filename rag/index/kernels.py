@@ -38,17 +38,22 @@ def _impact(tf: np.uint16, length: np.uint16, norm: np.ndarray) -> np.float32:
     return t / (t + norm[0] * (norm[1] + (norm[2] * np.float32(length)) / norm[3]))
 
 
+@njit(inline="always")
+def _add(sums: np.ndarray, key: int, value: float, fresh: np.ndarray, n: int) -> int:
+    if sums[key] == 0.0:  # touched first: every score is positive
+        fresh[n] = key
+        n += 1
+    sums[key] += value
+    return n
+
+
 @njit(nogil=True, cache=True)
 def add_part(sums: np.ndarray, ids: np.ndarray, values: np.ndarray, fresh: np.ndarray) -> int:
     """``sums[ids] += values``; the keys whose sum was still 0 go to ``fresh`` (their count
     is returned). Keys are distinct within a part."""
     n = 0
     for j in range(ids.shape[0]):
-        key = np.int64(ids[j])
-        if sums[key] == 0.0:
-            fresh[n] = key
-            n += 1
-        sums[key] += np.float64(values[j])
+        n = _add(sums, int(ids[j]), float(values[j]), fresh, n)
     return n
 
 
@@ -66,11 +71,8 @@ def add_list(
     """``add_part`` of a whole long list, its scores computed on the way."""
     n = 0
     for j in range(ids.shape[0]):
-        key = np.int64(ids[j])
-        if sums[key] == 0.0:
-            fresh[n] = key
-            n += 1
-        sums[key] += np.float64((weight * _impact(tf[j], length[j], norm)) * count)
+        value = float((weight * _impact(tf[j], length[j], norm)) * count)
+        n = _add(sums, int(ids[j]), value, fresh, n)
     return n
 
 
