@@ -10,8 +10,8 @@ corpus. Scores follow Lucene's BM25 (the ``bm25s`` "lucene" method the index use
 A search need not sum every posting of a frequent term: ``pruned_top_scores`` (MaxScore)
 sums the short lists and as few long ones as it must, then looks the rest up only for the
 chunks that can still reach the top k; its results equal summing everything. Long lists are
-kept decoded between searches in a ``ListCache``, with their postings' impacts; the loops
-over their postings run compiled (``rag.index.kernels``, numba).
+kept decoded between searches in a ``ListCache``; the loops over their postings run
+compiled (``rag.index.kernels``, numba).
 """
 
 from __future__ import annotations
