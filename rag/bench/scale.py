@@ -226,9 +226,13 @@ class _Served:
             rss: float = self._send("done")["rss_warm_mb"]
             self.process.wait(timeout=60)
         finally:
-            self.process.kill()
-            self.payload.unlink(missing_ok=True)
+            self.close()
         return rss
+
+    def close(self) -> None:
+        """Stop the process if it still runs; remove its queries file."""
+        self.process.kill()
+        self.payload.unlink(missing_ok=True)
 
 
 def serve_searches(store: LocalStore, payload: dict[str, Any], out: dict[str, Any]) -> None:
@@ -424,8 +428,7 @@ def measure_sizes(
         return [_finish(b, t, corpus, ann) for b, t in zip(built, timed, strict=True)]
     finally:
         for b in built:
-            b.served.process.kill()
-            b.served.payload.unlink(missing_ok=True)
+            b.served.close()
 
 
 def measure(
