@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from tests.conftest import ROOT, SEEDS, UNIT_THRESHOLD
+from tests.conftest import ROOT, SEEDS
 
 
 def _python(code: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -78,7 +78,6 @@ def test_readme_python_example_runs_with_the_hash_embedder(tmp_path: Path) -> No
         RAG_EMBEDDER="hash",
         RAG_INDEX_DIR=str(tmp_path / "index"),
         RAG_CORPUS=str(SEEDS),
-        RAG_ABSTAIN_THRESHOLD=str(UNIT_THRESHOLD),
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

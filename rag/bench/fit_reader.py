@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
-from rag.answer.reader.model import Logistic, ReaderModel
+from rag.answer.reader.model import Logistic, ReaderModel, Standardiser
 from rag.answer.reader.reader import (
     ExtractiveAnswerer,
     answer_extents,
@@ -93,20 +93,13 @@ def collect(
     return out
 
 
-def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column)."""
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    return x.mean(axis=0), scale
-
-
 def _fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str], c: float) -> Logistic:
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = _standardiser(x)
+    standard = Standardiser.fit(x)
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    clf.fit((x - mean) / scale, y)
-    return Logistic(tuple(names), mean, scale, clf.coef_[0], float(clf.intercept_[0]))
+    clf.fit(standard(x), y)
+    return Logistic(tuple(names), standard, clf.coef_[0], float(clf.intercept_[0]))
 
 
 def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
@@ -115,11 +108,11 @@ def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
     scores means something, which is all that choosing a sentence needs."""
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = _standardiser(_sentence_data(examples)[0])
+    standard = Standardiser.fit(_sentence_data(examples)[0])
     rng = np.random.default_rng(0)
     diffs: list[np.ndarray] = []
     for e in examples:
-        v = (np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]) - mean) / scale
+        v = standard(np.stack([c.vector(SENTENCE_FEATURES) for c in e.cands]))
         pos, neg = v[e.labels][:MAX_POSITIVES], v[~e.labels]
         if len(neg) > MAX_NEGATIVES:
             neg = neg[rng.choice(len(neg), MAX_NEGATIVES, replace=False)]
@@ -127,7 +120,7 @@ def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
     d = np.array(diffs)
     clf = LogisticRegression(C=c, fit_intercept=False, max_iter=3000)
     clf.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))])
-    return Logistic(SENTENCE_FEATURES, mean, scale, clf.coef_[0], 0.0)
+    return Logistic(SENTENCE_FEATURES, standard, clf.coef_[0], 0.0)
 
 
 def _folds(examples: Sequence[Example]) -> list[int]:

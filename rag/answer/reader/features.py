@@ -35,11 +35,16 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "lex_context",  # ... in the title, section and paragraph together
     "lex_partial",  # share of words only partly in the sentence ("担任" / "任")
     "lex_gap",  # lex_sentence minus the best candidate's
+    "lex_rest",  # IDF share of the question's words not in the article title, in the sentence
+    "lex_rest_gap",  # lex_rest minus the best candidate's
+    "bigram_rest",  # share of the question's bigrams not in the title, in the sentence
     "bigram",  # share of the question's character bigrams in the sentence (no word cutting)
     "bigram_gap",  # bigram minus the best candidate's
     "proximity",  # how close together the question's words sit in the sentence, 0..1
     "focus",  # share of the words next to the question word found in the sentence
     "title",  # share of the question's words in the article title
+    "lex_article",  # IDF share of the question's words anywhere in the article
+    "lex_article_gap",  # lex_article minus the best candidate's
     "dense",  # cosine of the sentence's chunk to the question
     "dense_gap",  # dense minus the best candidate's
     "cross",  # cosine of the sentence itself to the question (questions in another language)
@@ -129,7 +134,7 @@ def candidates(
 
 def relative(cands: Sequence[Candidate]) -> None:
     """Set the features that compare a candidate with the best of its question's."""
-    for name in ("lex_sentence", "bigram", "dense", "cross"):
+    for name in ("lex_sentence", "lex_rest", "lex_article", "bigram", "dense", "cross"):
         best = max((c.values.get(name, 0.0) for c in cands), default=0.0)
         gap = "lex_gap" if name == "lex_sentence" else f"{name}_gap"
         for c in cands:
@@ -150,6 +155,7 @@ def _paragraph(
     in_context = sum(w for t, w in weights.items() if t in context) / total
     in_title = sum(w for t, w in weights.items() if t in title) / total
     whole, aliases = _article_text(article)
+    in_article = sum(w for t, w in weights.items() if t in whole) / total
     names = info.entities
     missing_entity = (
         sum(1 for n in names if normalize(n).lower() not in whole) / len(names) if names else 0.0
@@ -161,6 +167,11 @@ def _paragraph(
     latin = [t for t in info.terms if _LATIN.fullmatch(t)] if info.english else []
     sentences = split_sentences(paragraph.text)
     bigrams = _bigrams(QUESTION_WORDS.sub(" ", info.text.lower()))
+    # The article's subject recurs all over it: what sets the answer's sentence apart is the
+    # rest of the question's words (the asked relation: "建于哪一年", "由谁设计").
+    rest = {t: w for t, w in weights.items() if t not in title} or weights
+    rest_total = sum(rest.values()) or 1.0
+    rest_bigrams = {b for b in bigrams if b not in title} or bigrams
     out = []
     previous = ""
     for index, (s, e) in enumerate(sentences):
@@ -188,10 +199,15 @@ def _paragraph(
             "lex_window": lex_window,
             "lex_context": in_context,
             "lex_partial": partial,
+            "lex_rest": sum(w for t, w in rest.items() if t in present) / rest_total,
+            "bigram_rest": (
+                len(rest_bigrams & _bigrams(norm)) / len(rest_bigrams) if rest_bigrams else 0.0
+            ),
             "bigram": len(bigrams & _bigrams(norm)) / len(bigrams) if bigrams else 0.0,
             "proximity": _proximity(present, norm),
             "focus": _coverage(info.focus, norm),
             "title": in_title,
+            "lex_article": in_article,
             "latin": _coverage(latin, norm) if latin else 0.0,
             "inv_rank": 1.0 / rank,
             "in_chunk": float(hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)),
@@ -277,6 +293,9 @@ ANSWER_FEATURES: tuple[str, ...] = (
     "sentence_logit",  # the sentence model's logit for the chosen sentence
     "margin",  # ... minus the runner-up's (capped)
     "lex_sentence",
+    "lex_rest",
+    "bigram_rest",
+    "lex_article",
     "lex_context",
     "focus",
     "dense",

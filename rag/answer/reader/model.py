@@ -28,39 +28,59 @@ MODEL_FILE = "data/reader_model.json"
 
 
 @dataclass(frozen=True)
-class Logistic:
-    """A standardised logistic regression: ``sigmoid(((x - mean) / scale) @ coef + intercept)``."""
+class Standardiser:
+    """Column means and deviations, and the range of each feature seen in fitting. A value
+    outside that range counts as the nearest edge of it: inputs unlike anything fitted on
+    (another embedder's similarities, an odd document) must not swing a score without bound."""
 
-    features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> Standardiser:
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0  # a constant column
+        return cls(x.mean(axis=0), scale, x.min(axis=0), x.max(axis=0))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray((np.clip(x, self.low, self.high) - self.mean) / self.scale)
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A standardised logistic regression: ``sigmoid(standard(x) @ coef + intercept)``."""
+
+    features: tuple[str, ...]
+    standard: Standardiser
     coef: np.ndarray
     intercept: float
 
     def logit(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+        return np.asarray(self.standard(x) @ self.coef + self.intercept)
 
     def prob(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
 
     def to_json(self) -> dict[str, Any]:
+        st = self.standard
         return {
             "features": list(self.features),
-            "mean": self.mean.round(6).tolist(),
-            "scale": self.scale.round(6).tolist(),
+            **{k: getattr(st, k).round(6).tolist() for k in ("mean", "scale", "low", "high")},
             "coef": self.coef.round(6).tolist(),
             "intercept": round(float(self.intercept), 6),
         }
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Logistic:
-        return cls(
-            tuple(data["features"]),
-            np.asarray(data["mean"], dtype=np.float64),
-            np.asarray(data["scale"], dtype=np.float64),
-            np.asarray(data["coef"], dtype=np.float64),
-            float(data["intercept"]),
-        )
+        def column(key: str, absent: float = 0.0) -> np.ndarray:
+            return np.asarray(data.get(key, [absent] * len(data["mean"])), dtype=np.float64)
+
+        # a file written before the ranges were kept clips nothing
+        low, high = column("low", -np.inf), column("high", np.inf)
+        standard = Standardiser(column("mean"), column("scale"), low, high)
+        return cls(tuple(data["features"]), standard, column("coef"), float(data["intercept"]))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import numpy as np
 from rag.answer.reader.features import (
     ANSWER_FEATURES,
     MAX_MARGIN,
-    SENTENCE_FEATURES,
     Candidate,
     candidates,
     relative,
@@ -77,7 +76,8 @@ class ExtractiveAnswerer:
             return abstain(question, hits, store, info)
         logits = sentence_logits(self.model.sentence, cands)
         best = int(np.argmax(logits))
-        p_answer = float(self.model.answer.prob(choice_row(cands, logits, best)[None, :])[0])
+        row = choice_row(cands, logits, best, self.model.answer.features)
+        p_answer = float(self.model.answer.prob(row[None, :])[0])
         if p_answer < self.threshold:
             return abstain(question, hits, store, info, support=p_answer)
         return self._compose(info, question, cands[best], p_answer, float(logits[best]))
@@ -133,20 +133,25 @@ class ExtractiveAnswerer:
         )
 
 
-def choice_row(cands: Sequence[Candidate], logits: np.ndarray, best: int) -> np.ndarray:
-    """The abstention model's features for choosing ``cands[best]``."""
+def choice_row(
+    cands: Sequence[Candidate],
+    logits: np.ndarray,
+    best: int,
+    features: Sequence[str] = ANSWER_FEATURES,
+) -> np.ndarray:
+    """The abstention model's ``features`` for choosing ``cands[best]``."""
     values = dict(cands[best].values)
     values["sentence_logit"] = float(logits[best])
     others = np.delete(logits, best)
     values["margin"] = (
         min(float(logits[best] - others.max()), MAX_MARGIN) if len(others) else MAX_MARGIN
     )
-    return np.array([values.get(f, 0.0) for f in ANSWER_FEATURES], dtype=np.float64)
+    return np.array([values.get(f, 0.0) for f in features], dtype=np.float64)
 
 
 def sentence_logits(model: Logistic, cands: Sequence[Candidate]) -> np.ndarray:
-    """The sentence model's score of each candidate."""
-    return model.logit(np.stack([c.vector(SENTENCE_FEATURES) for c in cands]))
+    """The sentence model's score of each candidate (the model names the features it uses)."""
+    return model.logit(np.stack([c.vector(model.features) for c in cands]))
 
 
 def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], dict[str, Short]]:
