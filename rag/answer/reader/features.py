@@ -168,7 +168,7 @@ def _paragraph(
     sentences = split_sentences(paragraph.text)
     bigrams = _bigrams(QUESTION_WORDS.sub(" ", info.text.lower()))
     # The article's subject recurs all over it: what sets the answer's sentence apart is the
-    # rest of the question's words (the asked relation: "建于哪一年", "由谁设计").
+    # rest of the question's words (the asked relation: "开馆时间", "占地多大").
     rest = {t: w for t, w in weights.items() if t not in title} or weights
     rest_total = sum(rest.values()) or 1.0
     rest_bigrams = {b for b in bigrams if b not in title} or bigrams
