@@ -370,14 +370,23 @@ def fit_reader_(
     out: Annotated[
         Path | None, typer.Option("--out", help="Model file to write (default: the shipped one)")
     ] = None,
+    cmrc_extra: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cmrc-extra",
+            help="Questions written over CMRC train contexts (JSONL; repeatable; "
+            "default: eval/train/*.jsonl)",
+        ),
+    ] = None,
 ) -> None:
     """Fit the reader's scorer and abstention on the train parts of the benchmarks."""
     _require_bench("fit-reader")
     from rag.answer.reader.model import shipped_path
     from rag.bench.fit_reader import fit_reader
 
+    extra = cmrc_extra if cmrc_extra is not None else sorted(Path("eval/train").glob("*.jsonl"))
     try:
-        report = fit_reader(_settings(), questions, cmrc, index_dir)
+        report = fit_reader(_settings(), questions, cmrc, index_dir, cmrc_extra=extra)
     except RagError as exc:
         raise _fail(str(exc)) from None
     target = out or shipped_path()

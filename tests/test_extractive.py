@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rag.answer.reader.features import SENTENCE_FEATURES, candidates
-from rag.answer.reader.model import load_model
+from rag.answer.reader.model import Standardiser, load_model
 from rag.answer.reader.question import analyse
 from rag.answer.reader.reader import ExtractiveAnswerer
 from rag.config import Settings
@@ -157,3 +158,12 @@ def test_the_shipped_model_names_the_features_the_reader_computes() -> None:
     assert len(model.sentence.coef) == len(SENTENCE_FEATURES)
     assert 0.0 < model.threshold < 1.0
     assert "train" in model.provenance["fitted_on"]
+
+
+def test_a_feature_beyond_the_fitted_range_counts_as_its_edge() -> None:
+    standard = Standardiser.fit(np.array([[0.8, 0.0], [0.9, 1.0], [1.0, 0.0]]))
+    far, edge = standard(np.array([[0.0, 1.0], [0.8, 1.0]]))
+    assert far == pytest.approx(edge)  # 0.0 is far below anything fitted: it counts as 0.8
+    assert standard(np.array([[0.9, 5.0]]))[0, 1] == pytest.approx(
+        standard(np.array([[0.9, 1.0]]))[0, 1]
+    )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.bench.fit_reader import choose_threshold, one_se_choice
+from rag.bench.cmrc import load_cmrc
+from rag.bench.fit_reader import AnswerFit, choose_threshold, one_se_choice
 from rag.bench.held_out import list_complete, part_scores
 from rag.bench.metrics import Outcome
-from rag.bench.questions import Question
+from rag.bench.questions import Question, load_questions
 from rag.bench.splits import HELD_OUT_SHARE, part, split_of
+from tests.conftest import ROOT
 
 
 def _q(qid: str, doc: str = "d", qtype: str = "fact", **kw: object) -> Question:
@@ -75,3 +77,29 @@ def test_the_most_regularised_c_within_one_standard_error_is_chosen() -> None:
     scores = {0.03: 0.70, 0.1: 0.775, 0.3: 0.78, 1.0: 0.781}
     assert one_se_choice(scores, 500) == 0.1  # se ~ 0.018: 0.1 is within it, 0.03 is not
     assert one_se_choice(scores, 10**7) == 1.0  # with that much data only the best will do
+
+
+def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None:
+    fit = AnswerFit(
+        model=None,  # type: ignore[arg-type]  # only the predictions are read
+        oof=np.array([0.9, 0.1, 0.1, 0.5, 0.1, 0.9]),
+        right=np.array([True, False, False, False, False, False]),
+        answerable=np.array([True, True, False, False, False, False]),
+        real=np.array([True, True, True, True, False, False]),
+    )
+    assert fit.refused(0.3) == {
+        "real_unanswerable": 0.5,
+        "synthetic_near_miss": 0.5,
+        "false_abstention": 0.5,
+    }
+
+
+def test_the_sets_written_for_fitting_ask_about_train_contexts_only() -> None:
+    cmrc = load_cmrc(ROOT / "eval/data/cmrc2018_trial.json")
+    train_contexts = {q.doc_id for q in part("cmrc", cmrc.questions, "train")}
+    extra = sorted((ROOT / "eval/train").glob("*.jsonl"))
+    assert extra, "eval/train holds the sets written over CMRC train contexts"
+    for path in extra:
+        questions = load_questions(path)
+        assert {q.doc_id for q in questions} <= train_contexts, path
+        assert all(q.answerable == bool(q.answers) for q in questions), path

@@ -1,8 +1,10 @@
 """``rag fit-reader``: fit the reader's sentence and abstention models on the *train* parts.
 
 Data: the train parts (``rag.bench.splits``) of the seed question set and of CMRC 2018 trial,
-each question retrieved as ``rag ask`` does (hybrid, top 5). A candidate sentence is a
-positive when it contains a gold answer.
+and the sets written over CMRC's train contexts only (``eval/train/``: English versions of
+the train questions, near-miss questions the contexts do not answer), each question
+retrieved as ``rag ask`` does (hybrid, top 5). A candidate sentence is a positive when it
+contains a gold answer.
 
 - Sentence model: a ranking logistic regression over differences of ``SENTENCE_FEATURES``
   between a positive and a negative sentence of one question; its regularisation ``C`` is
@@ -40,7 +42,7 @@ from rag.answer.reader.reader import (
 from rag.answer.reader.shape import question_class
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.metrics import char_f1, contains_answer
-from rag.bench.questions import Question, load_questions
+from rag.bench.questions import Question, QuestionSetError, load_questions
 from rag.bench.splits import part
 from rag.bench.systems import build_engine
 from rag.config import Settings
@@ -173,40 +175,70 @@ def one_se_choice(scores: dict[float, float], n: int) -> float:
     return min(c for c, v in scores.items() if v >= best - se)
 
 
-def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, bool]]:
-    """``(features, right, answerable)`` of the question's choice, and of its replay with
-    the answer-bearing sentences removed (a near miss: to be refused)."""
-    out: list[tuple[np.ndarray, bool, bool]] = []
+def _choices(sentence: Logistic, e: Example) -> list[tuple[np.ndarray, bool, bool, bool]]:
+    """``(features, right, answerable, real)`` of the question's choice, and of its replay
+    with the answer-bearing sentences removed (a synthetic near miss: to be refused)."""
+    out: list[tuple[np.ndarray, bool, bool, bool]] = []
     if not e.cands:
         return out
     logits = sentence_logits(sentence, e.cands)
     best = int(np.argmax(logits))
-    out.append((choice_row(e.cands, logits, best), bool(e.labels[best]), e.question.answerable))
+    row = choice_row(e.cands, logits, best)
+    out.append((row, bool(e.labels[best]), e.question.answerable, True))
     if e.question.answerable and e.labels.any() and not e.labels.all():
         rest = [copy.copy(c) for c, pos in zip(e.cands, e.labels, strict=True) if not pos]
         for c in rest:
             c.values = dict(c.values)
         relative(rest)
         rl = sentence_logits(sentence, rest)
-        out.append((choice_row(rest, rl, int(np.argmax(rl))), False, False))
+        out.append((choice_row(rest, rl, int(np.argmax(rl))), False, False, False))
     return out
 
 
-def fit_answer(
-    sentence: Logistic, examples: Sequence[Example], c: float
-) -> tuple[Logistic, np.ndarray, np.ndarray, np.ndarray]:
-    """The abstention model, and out-of-fold P(right) with labels and answerability."""
+@dataclass
+class AnswerFit:
+    """The abstention model, and per choice its out-of-fold P(right), whether it was right,
+    whether its question is answerable, and whether it is a real question (not a replay)."""
+
+    model: Logistic
+    oof: np.ndarray
+    right: np.ndarray
+    answerable: np.ndarray
+    real: np.ndarray
+
+    def refused(self, threshold: float) -> dict[str, float]:
+        """Out of fold at ``threshold``: the share refused of real unanswerable questions,
+        of synthetic near misses, and of answerable questions (false abstention)."""
+        abstains = self.oof < threshold
+
+        def share(mask: np.ndarray) -> float:
+            return float(abstains[mask].mean()) if mask.any() else 0.0
+
+        return {
+            "real_unanswerable": share(~self.answerable & self.real),
+            "synthetic_near_miss": share(~self.answerable & ~self.real),
+            "false_abstention": share(self.answerable),
+        }
+
+
+def fit_answer(sentence: Logistic, examples: Sequence[Example], c: float) -> AnswerFit:
+    """The abstention model, with its out-of-fold predictions."""
     folds = _folds(examples)
     rows = [(ch, f) for e, f in zip(examples, folds, strict=True) for ch in _choices(sentence, e)]
     x = np.stack([r[0][0] for r in rows])
     y = np.array([r[0][1] for r in rows])
-    answerable = np.array([r[0][2] for r in rows])
     fold = np.array([r[1] for r in rows])
     oof = np.zeros(len(rows))
     for k in range(FOLDS):
         model = _fit_logistic(x[fold != k], y[fold != k], ANSWER_FEATURES, c)
         oof[fold == k] = model.prob(x[fold == k])
-    return _fit_logistic(x, y, ANSWER_FEATURES, c), oof, y, answerable
+    return AnswerFit(
+        _fit_logistic(x, y, ANSWER_FEATURES, c),
+        oof,
+        y,
+        np.array([r[0][2] for r in rows]),
+        np.array([r[0][3] for r in rows]),
+    )
 
 
 def fit_extent(
@@ -311,6 +343,7 @@ def fit_reader(
     cmrc_path: Path | None,
     index_root: Path,
     log: Log | None = None,
+    cmrc_extra: Sequence[Path] = (),
 ) -> FitReport:
     say = log or (lambda message: print(message, file=sys.stderr))
     seed_settings = settings.model_copy(update={"index_dir": index_root / "seeds"})
@@ -328,9 +361,22 @@ def fit_reader(
         cmrc = part("cmrc", data.questions, "train")
         say(f"fit-reader: {len(cmrc)} train CMRC questions")
         examples += collect(cmrc_engine, cmrc, "cmrc", say)
+        train_contexts = {q.doc_id for q in cmrc}
+        for path in cmrc_extra:
+            extra = load_questions(path)
+            outside = [q.id for q in extra if q.doc_id not in train_contexts]
+            if outside:
+                raise QuestionSetError(
+                    f"{path}: {len(outside)} questions are not about a CMRC train context "
+                    f"(first: {outside[0]}); only train contexts may be fitted on"
+                )
+            say(f"fit-reader: {len(extra)} questions from {path}")
+            examples += collect(cmrc_engine, extra, path.stem, say)
     sentence, c, sweep = fit_sentence(examples, say)
-    answer, oof, right, answerable = fit_answer(sentence, examples, c)
-    threshold, abst, false = choose_threshold(oof, answerable)
+    fitted = fit_answer(sentence, examples, c)
+    answer, oof, right = fitted.model, fitted.oof, fitted.right
+    threshold, abst, false = choose_threshold(oof, fitted.answerable)
+    refused = fitted.refused(threshold)
     oracle = np.mean([e.labels.any() for e in examples if e.question.answerable])
     extent, extent_scores = fit_extent(ReaderModel(sentence, answer, threshold), examples)
     model = ReaderModel(
@@ -339,7 +385,8 @@ def fit_reader(
         threshold,
         extent,
         {
-            "fitted_on": "train parts of eval/questions.jsonl and CMRC 2018 trial (rag.bench.splits)",
+            "fitted_on": "train parts of eval/questions.jsonl and CMRC 2018 trial (rag.bench.splits)"
+            + "".join(f", {p}" for p in cmrc_extra),
             "questions": len(examples),
             "candidates": int(sum(len(e.cands) for e in examples)),
             "C": c,
@@ -354,6 +401,7 @@ def fit_reader(
                 "abstention": round(abst, 4),
                 "false_abstention": round(false, 4),
                 "calibration_error": round(_calibration(oof, right), 4),
+                **{f"refused_{k}": round(v, 4) for k, v in refused.items()},
             },
         },
     )
@@ -361,7 +409,10 @@ def fit_reader(
         f"extent per question class: {extent}",
         f"sentence model: C={c} (swept), out-of-fold selection {sweep[c]:.3f}, oracle {oracle:.3f}",
         f"abstention: threshold {threshold:.2f}; out of fold: abstention {abst:.3f}, "
-        f"false abstention {false:.3f}, calibration error {_calibration(oof, right):.3f}",
+        f"false abstention {false:.3f}, calibration error {_calibration(oof, right):.3f}; "
+        f"refused: real unanswerable {refused['real_unanswerable']:.3f} "
+        f"(n={int((~fitted.answerable & fitted.real).sum())}), synthetic near misses "
+        f"{refused['synthetic_near_miss']:.3f}",
     ]
     for set_name, figures in answer_figures(model, examples).items():
         shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
