@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag.answer.reader.model import load_model
+from rag.answer.reader.model import abstain_threshold
 from rag.bench import sweeps
 from rag.cli import app
 from tests.fakes import FakeLLM
@@ -123,8 +123,8 @@ def test_eval_runs_every_system_and_writes_the_report(
     assert data["speed"]["search_ms"]["p50"] > 0  # one search per distinct question
     assert len(data["speed"]["cli_ask_seconds"]) == 1  # `rag ask` ran as a process, and passed
     sweep = data["sweeps"]
-    fitted = data["environment"]["settings"]["abstain_threshold"] or load_model().threshold
-    assert [r["abstain_threshold"] for r in sweep["threshold"]] == sorted({0.2, 0.9, fitted})
+    configured = abstain_threshold(data["environment"]["settings"]["abstain_threshold"])
+    assert [r["abstain_threshold"] for r in sweep["threshold"]] == sorted({0.2, 0.9, configured})
     assert "agree" in sweep["threshold_method"] or "re-run" in sweep["threshold_method"]
     assert len(sweep["chunking"]) == 1 and len(sweep["fusion"]) == 2  # rrf and weighted
     assert len(sweep["chunking_cmrc"]) == 1 and len(sweep["fusion_cmrc"]) == 2

@@ -197,13 +197,9 @@ def threshold_sweep(
     at least ``t``. That equivalence is checked against the main run at the configured
     threshold; if it fails, the answerer is re-run at every threshold instead.
     """
-    from rag.answer.reader.model import load_model
+    from rag.answer.reader.model import abstain_threshold
 
-    default = (
-        settings.abstain_threshold
-        if settings.abstain_threshold is not None
-        else load_model().threshold
-    )
+    default = abstain_threshold(settings.abstain_threshold)
     thresholds = sorted({*THRESHOLDS, default})
     open_engine = RagEngine(
         settings.model_copy(update={"abstain_threshold": 0.0}), embedder=embedder

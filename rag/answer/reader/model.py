@@ -125,5 +125,11 @@ def load_model(path: str | None = None) -> ReaderModel:
     return ReaderModel.of(json.loads(file.read_text(encoding="utf-8")))
 
 
+def abstain_threshold(configured: float | None) -> float:
+    """The threshold the reader abstains below: the configured one (``RAG_ABSTAIN_THRESHOLD``),
+    else the one fitted with the shipped model."""
+    return load_model().threshold if configured is None else configured
+
+
 def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.ndarray:
     return np.array([[r.get(f, 0.0) for f in features] for r in rows], dtype=np.float64)
