@@ -106,6 +106,47 @@ def test_errors_reach_every_caller_of_the_batch_and_the_worker_survives() -> Non
     np.testing.assert_array_equal(batcher.embed_query("之后"), inner.embed_query("之后"))
 
 
+class ParallelEmbedder(SlowEmbedder):
+    """A slow embedder that says two calls may run at once, and counts how many do."""
+
+    query_workers = 2
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay)
+        self.running = 0
+        self.most_at_once = 0
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super().embed_queries(texts)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_workers_share_the_waiting_queries_and_run_side_by_side() -> None:
+    inner = ParallelEmbedder(delay=0.2)
+    batcher = BatchingEmbedder(inner, wait_ms=0)
+    assert batcher.workers == 2
+    lead = threading.Thread(target=batcher.embed_query, args=("先",))
+    lead.start()  # one worker busy: the queries below queue for the other
+    time.sleep(0.05)
+    texts = [f"问题{i}" for i in range(8)]
+    got = _call_all(batcher, texts)
+    lead.join(5)
+    for text in texts:
+        np.testing.assert_array_equal(got[text], inner.embed_query(text))
+    assert inner.most_at_once == 2
+    sizes = sorted(len(c) for c in inner.calls[1:])
+    assert sum(sizes) == len(texts)
+    assert max(sizes) <= len(texts) // 2  # a share of the queue, not all of it
+    assert BatchingEmbedder(SlowEmbedder(), workers=3).workers == 3
+    assert BatchingEmbedder(SlowEmbedder()).workers == 1  # concurrent calls not declared safe
+
+
 def test_batcher_shows_the_inner_embedder_through() -> None:
     inner = HashEmbedder()
     batcher = BatchingEmbedder(inner, wait_ms=0)

