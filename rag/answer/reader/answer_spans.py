@@ -210,10 +210,12 @@ _EXTRACTORS = {
 }
 
 
-def spans_for(qtype: str, text: str) -> list[Span]:
-    """Candidate answer spans of the asked type; none for open ("what") questions."""
+@lru_cache(maxsize=16384)
+def spans_for(qtype: str, text: str) -> tuple[Span, ...]:
+    """Candidate answer spans of the asked type; none for open ("what") questions. Memoised:
+    the sentences of a served corpus are read again and again."""
     extract = _EXTRACTORS.get(qtype)
-    return extract(text) if extract else []
+    return tuple(extract(text)) if extract else ()
 
 
 _posseg_lock = threading.Lock()

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -165,7 +166,7 @@ def _paragraph(
     # Latin words and figures that a Chinese source can hold verbatim (model names, "2023"):
     # the question's content terms that are Latin, its stopwords ("how", "the") left out.
     latin = [t for t in info.terms if _LATIN.fullmatch(t)] if info.english else []
-    sentences = split_sentences(paragraph.text)
+    sentences = _sentences(paragraph.text)
     bigrams = _bigrams(QUESTION_WORDS.sub(" ", info.text.lower()))
     # The article's subject recurs all over it: what sets the answer's sentence apart is the
     # rest of the question's words (the asked relation: "开馆时间", "占地多大").
@@ -174,11 +175,12 @@ def _paragraph(
     rest_bigrams = {b for b in bigrams if b not in title} or bigrams
     out = []
     previous = ""
-    for index, (s, e) in enumerate(sentences):
-        sentence = paragraph.text[s:e]
-        norm = normalize(sentence).lower()
+    for index, facts in enumerate(sentences):
+        s, e, sentence, norm = facts.start, facts.end, facts.text, facts.norm
         # A short name defined earlier ("以下简称…") stands for the full one it abbreviates.
-        norm += "".join(f" {full}" for short, full in aliases if short in norm)
+        expanded = "".join(f" {full}" for short, full in aliases if short in norm)
+        norm_bigrams = facts.bigrams | _bigrams(expanded) if expanded else facts.bigrams
+        norm += expanded
         # A sentence whose subject is a pronoun ("她曾…", "该区…") speaks of the article's
         # subject, which the title names: for word overlap its words count as the sentence's.
         said = f"{norm} {title}" if SUBJECT_PRONOUN.match(norm) else norm
@@ -188,11 +190,9 @@ def _paragraph(
         lex_window = lex_sentence + PREVIOUS_SHARE * before / total
         partial = sum(_part(t, said) * w for t, w in weights.items() if t not in present) / total
         previous = said
-        slot = find_slot(info.frame, fold(sentence)) if info.frame else None
+        slot = find_slot(info.frame, facts.folded) if info.frame else None
         span, fits = best_span(info, sentence, norm, weights, title, slot)
-        n_enum = sentence.count(ENUMERATION_COMMA)
-        cause = float(bool(CAUSE_CUE.search(sentence)))
-        method = float(bool(METHOD_CUE.search(sentence)))
+        n_enum, cause, method = facts.enumeration_commas, facts.cause, facts.method
         typed = float(info.wants_span)
         values = {
             "lex_sentence": lex_sentence,
@@ -201,9 +201,9 @@ def _paragraph(
             "lex_partial": partial,
             "lex_rest": sum(w for t, w in rest.items() if t in present) / rest_total,
             "bigram_rest": (
-                len(rest_bigrams & _bigrams(norm)) / len(rest_bigrams) if rest_bigrams else 0.0
+                len(rest_bigrams & norm_bigrams) / len(rest_bigrams) if rest_bigrams else 0.0
             ),
-            "bigram": len(bigrams & _bigrams(norm)) / len(bigrams) if bigrams else 0.0,
+            "bigram": len(bigrams & norm_bigrams) / len(bigrams) if bigrams else 0.0,
             "proximity": _proximity(present, norm),
             "focus": _coverage(info.focus, norm),
             "title": in_title,
@@ -226,9 +226,7 @@ def _paragraph(
             "reason_cause": cause * info.reason,
             "method": method,
             "how_method": method * info.method,
-            "anaphor": float(
-                info.qtype in ("org", "place", "person") and bool(ANAPHOR.search(sentence))
-            ),
+            "anaphor": float(info.qtype in ("org", "place", "person") and facts.anaphor),
             "length": math.log(max(e - s, 1)),
             "english": float(info.english),
             "typed": typed,
@@ -236,6 +234,47 @@ def _paragraph(
         }
         out.append(Candidate(hit, rank, article, paragraph, s, e, span, fits, slot, values))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    """What a candidate's features need of its sentence and that no question changes."""
+
+    start: int  # offsets in the paragraph text
+    end: int
+    text: str
+    norm: str  # normalised, lower case
+    folded: str  # folded with every character's offset kept (rag.text.normalize.fold)
+    bigrams: frozenset[str]  # of norm
+    enumeration_commas: int
+    cause: float
+    method: float
+    anaphor: bool
+
+
+@lru_cache(maxsize=4096)
+def _sentences(paragraph: str) -> tuple[_Sentence, ...]:
+    """The sentences of a paragraph with their question-independent facts, computed once per
+    paragraph text: the same paragraphs come up again and again in a served corpus."""
+    out = []
+    for s, e in split_sentences(paragraph):
+        sentence = paragraph[s:e]
+        norm = normalize(sentence).lower()
+        out.append(
+            _Sentence(
+                s,
+                e,
+                sentence,
+                norm,
+                fold(sentence),
+                frozenset(_bigrams(norm)),
+                sentence.count(ENUMERATION_COMMA),
+                float(bool(CAUSE_CUE.search(sentence))),
+                float(bool(METHOD_CUE.search(sentence))),
+                bool(ANAPHOR.search(sentence)),
+            )
+        )
+    return tuple(out)
 
 
 _article_cache: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
