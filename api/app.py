@@ -96,5 +96,9 @@ def open_engine(settings: Settings, engine: RagEngine | None = None) -> RagEngin
     translated with (never the LLM: extractive mode)."""
     engine = engine or RagEngine(settings)
     engine.ask(WARM_UP_QUESTION, 1, mode="extractive")
+    # the sessions concurrent queries run on, which one question alone does not open
+    warm_queries = getattr(engine.embedder, "warm_queries", None)
+    if warm_queries is not None:
+        warm_queries()
     glossary()
     return engine

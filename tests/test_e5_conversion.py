@@ -130,6 +130,8 @@ def test_queries_run_one_per_core_side_by_side(onnx_embedder: OnnxE5Embedder) ->
         "e5-small", "int8", cache=onnx_embedder._cache, passage_format="fp32", threads=2
     )
     assert default.query_workers == 2
+    default.warm_queries()  # what a server does before taking requests: both query sessions
+    assert set(default._load().sessions) == {("int8", 1), ("int8", 2)}
     alone = np.stack([default.embed_query(t) for t in ODD_TEXTS])
     with ThreadPoolExecutor(2) as pool:
         side_by_side = np.stack(list(pool.map(default.embed_query, ODD_TEXTS * 2)))

@@ -263,13 +263,15 @@ class OnnxE5Embedder:
 
     def prepare(self) -> None:
         """Open both graphs now, converting them if they are not cached yet (seconds, once)."""
+        self.warm_queries()
+        self._session(self._load(), self.passage_format, self._threads)
+
+    def warm_queries(self) -> None:
+        """Open the query graph's sessions, alone and side by side, so that no request waits
+        for one to open (a server calls this before it takes requests)."""
         m = self._load()
-        for fmt, threads in {
-            (self.format, self._threads),
-            (self.format, self._query_threads),
-            (self.passage_format, self._threads),
-        }:
-            self._session(m, fmt, threads)
+        for threads in {self._threads, self._query_threads}:
+            self._session(m, self.format, threads)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, PASSAGE_PREFIX, self.passage_format, self._threads)
