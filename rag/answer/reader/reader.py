@@ -44,6 +44,8 @@ _ENDS_SENTENCE = re.compile(f"{char_class(STOPS, ELLIPSIS)}$")
 # where words cannot match, i.e. for questions in another language than the sources.
 SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 # Across languages only the top paragraphs' sentences are embedded (a model call each).
+# Swept on the train parts (`rag fit-reader`, 2 / 3 / 5): out-of-fold selection 0.658 /
+# 0.659 / 0.657, abstention 0.289 / 0.301 / 0.279 at false abstention 0.022-0.025.
 CROSS_LINGUAL_SOURCES = 3
 DEFAULT_EXTENT = "clause"  # for a question class the fit has not seen
 
