@@ -147,6 +147,21 @@ def test_workers_share_the_waiting_queries_and_run_side_by_side() -> None:
     assert BatchingEmbedder(SlowEmbedder()).workers == 1  # concurrent calls not declared safe
 
 
+def test_a_worker_that_is_gone_is_started_again() -> None:
+    # as in a forked child process, which has none of its parent's threads
+    inner = ParallelEmbedder(delay=0)
+    batcher = BatchingEmbedder(inner, wait_ms=0)
+    batcher.embed_query("先")
+    gone = threading.Thread(target=lambda: None)
+    gone.start()
+    gone.join()
+    batcher._threads = [gone, gone]
+    got = _call_all(batcher, ["甲", "乙"])
+    np.testing.assert_array_equal(got["甲"], inner.embed_query("甲"))
+    np.testing.assert_array_equal(got["乙"], inner.embed_query("乙"))
+    assert len(batcher._threads) == 2 and all(t.is_alive() for t in batcher._threads)
+
+
 def test_batcher_shows_the_inner_embedder_through() -> None:
     inner = HashEmbedder()
     batcher = BatchingEmbedder(inner, wait_ms=0)

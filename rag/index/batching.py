@@ -81,12 +81,14 @@ class BatchingEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         req = _Request(text)
         with self._cond:
-            if len(self._threads) < self.workers:  # started on first use, not at import
-                self._threads = [t for t in self._threads if t.is_alive()]
-                for _ in range(self.workers - len(self._threads)):
-                    worker = threading.Thread(target=self._serve, name="query-batcher", daemon=True)
-                    worker.start()
-                    self._threads.append(worker)
+            # started on first use, not at import; started again where one is gone (a forked
+            # child process has none of its parent's threads)
+            alive = [t for t in self._threads if t.is_alive()]
+            for _ in range(self.workers - len(alive)):
+                worker = threading.Thread(target=self._serve, name="query-batcher", daemon=True)
+                worker.start()
+                alive.append(worker)
+            self._threads = alive
             self._queue.append(req)
             self._cond.notify_all()
         req.done.wait()
