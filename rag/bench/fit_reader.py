@@ -16,9 +16,8 @@ contains a gold answer.
   answer-bearing sentences removed (the fact absent, the entity present: near misses), are
   the wrong ones the model must learn to refuse. Its probabilities come out of fold, so the
   threshold is chosen on predictions for questions the model did not see.
-- Threshold: the highest whose out-of-fold false abstention stays within
-  ``FALSE_ABSTENTION_GOAL`` (the issue's bound), so the most refusals the bound allows;
-  over those out-of-fold predictions, averaged over neighbouring thresholds.
+- Threshold: the highest whose false abstention over those out-of-fold predictions stays
+  within ``FALSE_ABSTENTION_GOAL`` (the issue's bound), so the most refusals the bound allows.
 """
 
 from __future__ import annotations
