@@ -46,6 +46,9 @@ _IMPLIED = [
     (re.compile(r"面积|占地|场地"), "平方米"),
     (re.compile(r"比例|占比|比重|增长率|增速|百分|率"), "%"),
     (re.compile(r"人数|员工|人员|职工|人才|就业"), "人"),
+    # how long / wide / deep / thick / tall / far: a length; how heavy: a weight
+    (re.compile(r"多(?:长|宽|深|厚|粗|高|远)|长度|宽度|深度|厚度|高度|海拔|距离"), "米"),
+    (re.compile(r"多重|重量|体重"), "公斤"),
 ]
 
 _NUMBER = re.compile(DECIMAL)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.reader.question_words import HOLE, NO_SLOT, WHY
+from rag.answer.reader.question_words import HOLE, NO_SLOT, OPEN_END, WHY
 from rag.text.chars import COLONS, COMMAS, ENUMERATION_COMMA, SENTENCE_END, STOPS, char_class
 
 _END = char_class(STOPS, ".", also=r"\s")
@@ -48,10 +48,13 @@ def frame(question: str) -> Frame | None:
     if WHY.search(question) or NO_SLOT.search(question):
         return None
     m = HOLE.search(question)
-    if m is None:
+    if m is not None:
+        before = question[: m.start()].strip()
+        after = _TAIL.sub("", question[m.end() :]).strip()
+    elif (end := OPEN_END.search(question)) is not None:
+        before, after = question[: end.end()].rstrip("?？ "), ""
+    else:
         return None
-    before = question[: m.start()].strip()
-    after = _TAIL.sub("", question[m.end() :]).strip()
     if not before and not after:
         return None
     return Frame(before[-MAX_SIDE:], after[:MAX_SIDE])

@@ -31,7 +31,7 @@ ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
-            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|百分之几|比例|占比|比重|增长率|增速|几成"
+            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|多长|多宽|多深|多厚|多粗|百分之几|比例|占比|比重|增长率|增速|几成"
         ),
     ),
     ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
@@ -96,7 +96,13 @@ WHY = re.compile(
     re.I,
 )
 # Question words that stand where the answer would ("谁", "哪家", "什么", "多少").
-HOLE = re.compile(r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人")
+HOLE = re.compile(
+    r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人"
+    r"|多久|多长的?时间|多(?:长|宽|深|厚|高|远|大)"
+)
+# A question with no question word that stops at its verb ("其编号是？", "这种病又称为？")
+# asks for what would follow it: the hole is at its end.
+OPEN_END = re.compile(r"(?:是|为|叫|叫做|称为|称作|名为|包括|有)\s*[?？]?\s*$")
 # How-questions and yes/no questions have no slot either.
 NO_SLOT = re.compile(r"如何|怎么|怎样|是否|是不是|有没有")
 
