@@ -85,7 +85,7 @@ def collect(
     out = []
     for n, q in enumerate(questions, start=1):
         hits = engine.search(q.question, k=5).hits
-        info = answerer.question_info(q.question, engine.store)
+        info = answerer.question_info(q.question, engine.store, hits)
         cands = answerer.candidates(info, hits, engine.store)
         labels = np.array([contains_answer(c.sentence, q.answers) for c in cands], dtype=bool)
         out.append(Example(q, set_name, cands, labels, engine, list(hits)))
@@ -255,7 +255,7 @@ def fit_extent(
         if not e.labels[best]:
             continue
         c = e.cands[best]
-        info = ExtractiveAnswerer.question_info(e.question.question, e.engine.store)
+        info = ExtractiveAnswerer.question_info(e.question.question, e.engine.store, e.hits)
         for kind, short in answer_extents(info, c)[1].items():
             value = 0.5 * contains_answer(short.text, e.question.answers) + 0.5 * char_f1(
                 short.text, e.question.answers

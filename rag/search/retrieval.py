@@ -14,7 +14,9 @@ from rag.index.embeddings import Embedder
 from rag.index.store import ScoredChunk, Store
 from rag.ingest.chunking import Chunk
 from rag.search.translation import chinese_terms
+from rag.text.chars import has_han
 from rag.text.normalize import normalize
+from rag.text.pinyin import find_name, name_keys
 from rag.text.tokens import tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -38,6 +40,10 @@ class RetrievalParams:
     rrf_k: int = 60
     dense_weight: float = 0.5
     candidates: int = 50
+    # English questions: the weight of a third list, the candidates that spell the question's
+    # pinyin names in characters. Swept on the 560 English CMRC train questions (hybrid,
+    # RRF): 0 / 0.25 / 0.5 / 1 / 2 / 4 gave R@1 0.689 / 0.730 / 0.768 / 0.784 / 0.784 / 0.780.
+    name_weight: float = 1.0
 
 
 class Retriever:
@@ -81,6 +87,8 @@ class Retriever:
             lexical = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
             found.update((r.chunk.chunk_id, r) for r in results)
         fused = self._fuse(dense, lexical, mode)
+        if mode == "hybrid" and self.params.name_weight:
+            self._add_names(fused, _named(text, found, fused))
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
         for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], found[kv[0]].order)):
@@ -134,3 +142,34 @@ class Retriever:
             for r, (s, _) in part.items():
                 fused[r] = fused.get(r, 0.0) + weight * (s - lo) / span
         return fused
+
+    def _add_names(self, fused: dict[str, float], names: dict[str, tuple[int, int]]) -> None:
+        """Fuse the list of candidates that spell the query's names, as the other lists are
+        (by rank for RRF, by score scaled to [0, 1] for the weighted sum)."""
+        if not names:
+            return
+        p = self.params
+        most = max(spelled for spelled, _ in names.values())
+        for cid, (spelled, rank) in names.items():
+            if p.fusion == "rrf":
+                fused[cid] += p.name_weight / (p.rrf_k + rank)
+            else:
+                fused[cid] += p.name_weight * spelled / most
+
+
+def _named(
+    query: str, found: dict[str, ScoredChunk], fused: dict[str, float]
+) -> dict[str, tuple[int, int]]:
+    """For an English query that names people or places in pinyin: the candidates whose title
+    or text spells those names in characters, ``chunk id -> (names spelled, rank)``, ranked
+    by names spelled, then by the fused score of the other lists."""
+    if has_han(query) or not (keys := name_keys(query)):
+        return {}
+    scored = []
+    for cid in fused:
+        chunk = found[cid].chunk
+        text = f"{chunk.title or ''} {chunk.text}"
+        spelled = sum(1 for key in keys if next(find_name(key, text), None) is not None)
+        if spelled:
+            scored.append((-spelled, -fused[cid], cid))
+    return {cid: (-neg, rank) for rank, (neg, _, cid) in enumerate(sorted(scored), 1)}

@@ -37,6 +37,7 @@ from rag.ingest.chunking import Chunk
 from rag.search.retrieval import Hit
 from rag.search.translation import chinese_terms
 from rag.text.chars import ELLIPSIS, STOPS, char_class
+from rag.text.pinyin import name_keys, spelled_names
 
 _ENDS_SENTENCE = re.compile(f"{char_class(STOPS, ELLIPSIS)}$")
 
@@ -72,7 +73,7 @@ class ExtractiveAnswerer:
         return stream_finished(self.answer(question, hits, store))
 
     def answer(self, question: str, hits: Sequence[Hit], store: Store) -> Answer:
-        info = self.question_info(question, store)
+        info = self.question_info(question, store, hits)
         cands = self.candidates(info, hits, store)
         if not cands:
             return abstain(question, hits, store, info)
@@ -85,12 +86,16 @@ class ExtractiveAnswerer:
         return self._compose(info, question, cands[best], p_answer, float(logits[best]))
 
     @staticmethod
-    def question_info(question: str, store: Store) -> QuestionInfo:
+    def question_info(question: str, store: Store, hits: Sequence[Hit] = ()) -> QuestionInfo:
         """The question analysed; for one in English, its words are the Chinese words of the
-        corpus that translate them (and its names found verbatim), so word overlap counts."""
+        corpus that translate them (and its names found verbatim, or spelled in characters
+        by the hits when it gives them in pinyin), so word overlap counts."""
         info = analyse(question)
-        if info.english and (terms := chinese_terms(info.text, store)):
-            info = replace(info, terms=tuple(terms))
+        if info.english:
+            texts = (f"{h.chunk.title or ''} {h.chunk.text}" for h in hits)
+            terms = chinese_terms(info.text, store) + spelled_names(name_keys(info.text), texts)
+            if terms:
+                info = replace(info, terms=tuple(dict.fromkeys(terms)))
         return info
 
     def candidates(self, info: QuestionInfo, hits: Sequence[Hit], store: Store) -> list[Candidate]:

