@@ -228,6 +228,9 @@ def _posseg() -> Any:
     _jieba()
     import jieba.posseg
 
+    from rag.text.posseg_viterbi import install
+
+    install(jieba.posseg)  # the same tags, several times faster
     return jieba.posseg
 
 
