@@ -298,6 +298,13 @@ def eval_(
         Path | None,
         typer.Option("--fresh", help="Held-out set: a directory with docs/ and questions.jsonl"),
     ] = None,
+    cmrc_english: Annotated[
+        Path | None,
+        typer.Option(
+            "--cmrc-english",
+            help="English versions of CMRC held-out questions (JSONL), asked over the CMRC index",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     report: Annotated[
         Path, typer.Option("--report", help="Markdown report to write (PNG figures beside it)")
@@ -335,6 +342,7 @@ def eval_(
         index_root=index_dir,
         cmrc=cmrc,
         fresh=fresh,
+        cmrc_english=cmrc_english,
         report=None if no_report else report,
         sweep=sweep,
         http=http,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from rag.bench.cmrc import load_cmrc
 from rag.bench.fit_reader import (
@@ -12,10 +16,11 @@ from rag.bench.fit_reader import (
     choose_threshold,
     one_se_choice,
 )
-from rag.bench.held_out import list_complete, part_scores
+from rag.bench.held_out import list_complete, part_scores, run_cmrc_english
 from rag.bench.metrics import Outcome
-from rag.bench.questions import Question, load_questions
-from rag.bench.splits import HELD_OUT_SHARE, part, split_of
+from rag.bench.questions import Question, QuestionSetError, load_questions
+from rag.bench.splits import CMRC_ENGLISH, HELD_OUT_SHARE, part, split_of
+from rag.config import Settings
 from tests.conftest import ROOT
 
 
@@ -41,6 +46,7 @@ def test_cmrc_questions_of_one_context_fall_in_one_part() -> None:
 
 def test_the_fresh_set_is_held_out_whole() -> None:
     assert {split_of("fresh", _q(f"F{i}")) for i in range(20)} == {"held-out"}
+    assert {split_of(CMRC_ENGLISH, _q(f"E{i}", qtype="english")) for i in range(20)} == {"held-out"}
 
 
 def _o(q: Question, answer: str, answered: bool = True) -> Outcome:
@@ -107,3 +113,21 @@ def test_the_sets_written_for_fitting_ask_about_train_contexts_only() -> None:
         questions = load_questions(path)
         assert {q.doc_id for q in questions} <= train_contexts, path
         assert all(q.answerable == bool(q.answers) for q in questions), path
+
+
+def test_the_english_held_out_set_asks_about_held_out_contexts_only(tmp_path: Path) -> None:
+    cmrc = load_cmrc(ROOT / "eval/data/cmrc2018_trial.json")
+    path = ROOT / "eval/held_out/cmrc_english.jsonl"
+    if path.exists():
+        held = {q.doc_id for q in part("cmrc", cmrc.questions, "held-out")}
+        assert {q.doc_id for q in load_questions(path)} <= held
+    # a question about a train context is refused before anything is asked
+    train = part("cmrc", cmrc.questions, "train")[0]
+    bad = tmp_path / "english.jsonl"
+    bad.write_text(
+        json.dumps({"id": "EN1", "question": "Who?", "answers": ["某"], "evidence": "",
+                    "doc_id": train.doc_id, "type": "english"}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    with pytest.raises(QuestionSetError, match="train contexts"):
+        run_cmrc_english(Settings(), bad, tmp_path / "index", 5, print)

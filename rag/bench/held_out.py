@@ -8,15 +8,22 @@ Every figure here is labelled with its part; README quotes the held-out ones onl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.bench.markdown import fmt, table
 from rag.bench.metrics import Outcome, Scores, clean_answer, percentile, score, score_by_type
-from rag.bench.questions import load_questions
-from rag.bench.splits import Split, split_of
-from rag.bench.systems import EngineSystem, build_engine, evidence_relevance, run_system
+from rag.bench.questions import QuestionSetError, load_questions
+from rag.bench.splits import CMRC_ENGLISH, Split, split_of
+from rag.bench.systems import (
+    EngineSystem,
+    build_engine,
+    document_relevance,
+    evidence_relevance,
+    run_system,
+)
 from rag.config import Settings
+from rag.engine import RagEngine
 from rag.index.embeddings import Embedder
 
 Log = Callable[[str], object]
@@ -102,6 +109,25 @@ def run_fresh(
     return run_system(system, questions, answer_k, evidence_relevance)
 
 
+def run_cmrc_english(
+    settings: Settings, path: Path, index_dir: Path, answer_k: int, say: Log
+) -> list[Outcome]:
+    """Ask the English versions of CMRC held-out questions over the CMRC index (built by the
+    CMRC run). Written after the reader was fitted, about held-out contexts only: a question
+    about a train context is refused, as it could have been tuned on."""
+    questions = load_questions(path)
+    train = [q.id for q in questions if split_of("cmrc", replace(q, type="cmrc")) != "held-out"]
+    if train:
+        raise QuestionSetError(
+            f"{path}: {len(train)} questions are about CMRC train contexts (first: {train[0]}); "
+            "a held-out set may only ask about held-out contexts"
+        )
+    say(f"{CMRC_ENGLISH}: asking {len(questions)} held-out questions over {index_dir}")
+    engine = RagEngine(settings.model_copy(update={"index_dir": index_dir}))
+    system = EngineSystem("hybrid", engine, "hybrid", answer_k)
+    return run_system(system, questions, answer_k, document_relevance)
+
+
 def held_out_section(parts: Sequence[PartScores]) -> list[str]:
     """The report's first answer section: every figure labelled train or held-out."""
     out = [
@@ -109,7 +135,8 @@ def held_out_section(parts: Sequence[PartScores]) -> list[str]:
         "",
         "The reader was fitted (`rag fit-reader`) on the **train** parts only; **held-out**",
         "parts were fixed before fitting (`rag.bench.splits`: 40 % of the seed questions and of",
-        "CMRC trial contexts by salted hash) or written afterwards (`eval/fresh`, held out whole).",
+        "CMRC trial contexts by salted hash) or written afterwards (`eval/fresh`, and",
+        f"`{CMRC_ENGLISH}`: English versions of CMRC held-out questions; both held out whole).",
         "Train figures are in-sample; quote the held-out ones.",
         "",
     ]

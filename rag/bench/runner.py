@@ -12,7 +12,7 @@ from typing import Any
 from rag.bench.backends import BackendComparison, compare_backends
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.environment import Environment, describe, load_average
-from rag.bench.held_out import PartScores, part_scores, run_fresh
+from rag.bench.held_out import PartScores, part_scores, run_cmrc_english, run_fresh
 from rag.bench.metrics import Outcome, Scores, score, score_by_type
 from rag.bench.peer import LangChainPeer
 from rag.bench.questions import Question, QuestionSetError, check_questions, load_questions
@@ -30,6 +30,7 @@ from rag.bench.speed import (
     time_raw,
     time_searches,
 )
+from rag.bench.splits import CMRC_ENGLISH
 from rag.bench.sweeps import Sweeps, run_sweeps
 from rag.bench.systems import (
     BuildStats,
@@ -61,6 +62,7 @@ class EvalOptions:
     index_root: Path = Path("index/eval")
     cmrc: Path | None = None
     fresh: Path | None = None  # eval/fresh: documents and questions held out whole
+    cmrc_english: Path | None = None  # English versions of CMRC held-out questions (with --cmrc)
     report: Path | None = Path("eval/REPORT.md")
     sweep: bool = False
     http: bool = True
@@ -78,6 +80,8 @@ class EvalOptions:
             args += ["--cmrc", str(self.cmrc)]
         if self.fresh:
             args += ["--fresh", str(self.fresh)]
+        if self.cmrc_english:
+            args += ["--cmrc-english", str(self.cmrc_english)]
         args += ["--report", str(self.report)] if self.report else ["--no-report"]
         args += ["--sweep"] if self.sweep else []
         args += [] if self.http else ["--no-http"]
@@ -161,6 +165,11 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
     parts = part_scores("seeds", seeds.systems["hybrid"].outcomes)
     if cmrc:
         parts += part_scores("cmrc", cmrc.systems["hybrid"].outcomes)
+        if options.cmrc_english:
+            english = run_cmrc_english(
+                settings, options.cmrc_english, options.index_root / "cmrc", options.answer_k, say
+            )
+            parts += part_scores(CMRC_ENGLISH, english)
     if options.fresh:
         fresh = run_fresh(
             settings, options.fresh, options.index_root, engine.embedder, options.answer_k, say

@@ -3,8 +3,8 @@
 A question is held out when a salted SHA-256 of its set and its *group* falls in the first
 40 % of the hash range. The group of a CMRC question is its context, so no held-out context
 was read while tuning; the group of a seed question is the question itself (the five seed
-pages are shared by both parts). Sets written after the reader (``eval/fresh``) are held
-out whole. The salt and the share never change: changing them would leak held-out items
+pages are shared by both parts). Sets written after the reader (``eval/fresh``, and the
+English versions of CMRC held-out questions in ``eval/held_out``) are held out whole. The salt and the share never change: changing them would leak held-out items
 into what was tuned on.
 """
 
@@ -19,7 +19,8 @@ from rag.bench.questions import Question
 Split = Literal["train", "held-out"]
 HELD_OUT_SHARE = 0.4
 SALT = "rag-zh/splits/2026-12-02"
-ALL_HELD_OUT = ("fresh",)
+CMRC_ENGLISH = "cmrc-english"  # English versions of CMRC held-out questions (eval/held_out)
+ALL_HELD_OUT = ("fresh", CMRC_ENGLISH)
 
 
 def split_of(set_name: str, question: Question) -> Split:
