@@ -47,6 +47,18 @@ ARTICLES = [
         "title": "作家沈蔓青",
         "text": "沈蔓青是一位儿童文学作家，1968年出生。她现在生活在青屿市。",
     },
+    {
+        "id": "park",
+        "title": "滨江园区招商",
+        "text": "滨江园区今年引进了三家龙头企业：恒远科技、江东材料以及南湖生物，"
+        "总投资超过50亿元。",
+    },
+    {
+        "id": "institute",
+        "title": "南湖研究院",
+        "text": "南湖研究院成立于2015年。研究院的主要任务有三项：一是开展基础研究；"
+        "二是培养青年人才；三是推动成果转化。",
+    },
 ]
 
 
@@ -80,6 +92,17 @@ def test_a_number_question_is_answered_with_the_figure_in_its_unit(engine: RagEn
 def test_a_list_question_gets_every_item(engine: RagEngine) -> None:
     said, _ = _ask(engine, "扩建后的港区主要运输哪些货物？")
     assert all(item in said for item in ("煤炭", "矿石", "粮食", "集装箱"))
+
+
+def test_a_list_announced_by_a_colon_is_quoted_whole(engine: RagEngine) -> None:
+    said, quote = _ask(engine, "滨江园区今年引进了哪些龙头企业？")
+    assert all(item in said for item in ("恒远科技", "江东材料", "南湖生物"))
+    assert "南湖生物" in quote
+
+
+def test_list_items_chained_by_semicolons_are_all_quoted(engine: RagEngine) -> None:
+    said, _ = _ask(engine, "南湖研究院的主要任务有哪些？")
+    assert all(item in said for item in ("基础研究", "青年人才", "成果转化"))
 
 
 def test_a_why_question_gets_the_cause(engine: RagEngine) -> None:

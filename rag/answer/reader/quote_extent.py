@@ -8,7 +8,7 @@ import re
 from rag.answer.reader.answer_spans import Span
 from rag.answer.reader.question import QuestionInfo
 from rag.answer.reader.question_words import RESPECTIVELY
-from rag.text.chars import CLAUSE_END, CLOSER_OF, OPENERS
+from rag.text.chars import CLAUSE_END, CLOSER_OF, COLONS, OPENERS, SEMICOLONS
 from rag.text.normalize import normalize
 from rag.text.sentences import split_clauses, split_sentences
 
@@ -18,6 +18,7 @@ _CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|�
 _CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
 MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
+MAX_LIST_CHARS = 240  # a list question's quote may run on over items chained by semicolons
 TRAILING = CLAUSE_END  # trimmed from the end of a quote
 # A clause that qualifies or spells out the one before ("…在多地有售，但南方的产量仍然不足",
 # "…销往华东地区，包括甲省、乙省…") belongs to the answer.
@@ -61,13 +62,40 @@ def answer_window(
     respectively = bool(RESPECTIVELY.search(info.text))
     while i > 0 and _enumerates(text, clauses[i - 1]) and _fits_window(clauses, i - 1, j):
         i -= 1
+    # So is what a colon announces ("引进了三家企业：甲、乙以及丙").
     while (
         j + 1 < len(clauses)
-        and (_enumerates(text, clauses[j]) or _continues(text, clauses[j + 1]) or respectively)
+        and (
+            _enumerates(text, clauses[j])
+            or _announces(text, clauses[j])
+            or _continues(text, clauses[j + 1])
+            or respectively
+        )
         and _fits_window(clauses, i, j + 1)
     ):
         j += 1
     return trim_quote(text, clauses[i][0], clauses[j][1])
+
+
+def _announces(text: str, clause: tuple[int, int]) -> bool:
+    return text[clause[1] - 1] in COLONS
+
+
+def with_items(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
+    """For a list question: the quote, run on over the sentences that a semicolon chains to
+    the chosen one ("任务有三项：一是…；二是…；三是…。"), when it reaches the sentence's end."""
+    start, end = window
+    if end < sentence[1] - 1 or text[sentence[1] - 1] not in SEMICOLONS + COLONS:
+        return window
+    for s, e in split_sentences(text):
+        if s < sentence[1]:
+            continue
+        if e - start > MAX_LIST_CHARS:
+            break
+        end = e
+        if text[e - 1] not in SEMICOLONS:
+            break
+    return trim_quote(text, start, end)
 
 
 def _enumerates(text: str, clause: tuple[int, int]) -> bool:
