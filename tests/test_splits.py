@@ -21,6 +21,7 @@ from rag.bench.metrics import Outcome
 from rag.bench.questions import Question, QuestionSetError, load_questions
 from rag.bench.splits import CMRC_ENGLISH, HELD_OUT_SHARE, part, split_of
 from rag.config import Settings
+from rag.index.embeddings import HashEmbedder
 from tests.conftest import ROOT
 
 
@@ -130,4 +131,4 @@ def test_the_english_held_out_set_asks_about_held_out_contexts_only(tmp_path: Pa
         encoding="utf-8",
     )  # fmt: skip
     with pytest.raises(QuestionSetError, match="train contexts"):
-        run_cmrc_english(Settings(), bad, tmp_path / "index", 5, print)
+        run_cmrc_english(Settings(), bad, tmp_path / "index", HashEmbedder(), 5, print)

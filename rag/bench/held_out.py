@@ -110,7 +110,7 @@ def run_fresh(
 
 
 def run_cmrc_english(
-    settings: Settings, path: Path, index_dir: Path, answer_k: int, say: Log
+    settings: Settings, path: Path, index_dir: Path, embedder: Embedder, answer_k: int, say: Log
 ) -> list[Outcome]:
     """Ask the English versions of CMRC held-out questions over the CMRC index (built by the
     CMRC run). Written after the reader was fitted, about held-out contexts only: a question
@@ -123,7 +123,7 @@ def run_cmrc_english(
             "a held-out set may only ask about held-out contexts"
         )
     say(f"{CMRC_ENGLISH}: asking {len(questions)} held-out questions over {index_dir}")
-    engine = RagEngine(settings.model_copy(update={"index_dir": index_dir}))
+    engine = RagEngine(settings.model_copy(update={"index_dir": index_dir}), embedder=embedder)
     system = EngineSystem("hybrid", engine, "hybrid", answer_k)
     return run_system(system, questions, answer_k, document_relevance)
 

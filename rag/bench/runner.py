@@ -167,7 +167,12 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
         parts += part_scores("cmrc", cmrc.systems["hybrid"].outcomes)
         if options.cmrc_english:
             english = run_cmrc_english(
-                settings, options.cmrc_english, options.index_root / "cmrc", options.answer_k, say
+                settings,
+                options.cmrc_english,
+                options.index_root / "cmrc",
+                engine.embedder,
+                options.answer_k,
+                say,
             )
             parts += part_scores(CMRC_ENGLISH, english)
     if options.fresh:

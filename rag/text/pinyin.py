@@ -90,11 +90,13 @@ def spells_pinyin(key: str) -> bool:
     return reach[-1]
 
 
+@lru_cache(maxsize=1024)
 def name_keys(text: str) -> tuple[str, ...]:
     """The romanised names of English ``text``, each as one lower-case key: runs of up to
     ``MAX_WORDS`` capitalised words that spell pinyin ("Dugu Jian" → "dugujian"), longest
     first; a run that does not spell pinyin gives its words that do. A single word that the
-    dictionary defines ("Queen", "Beijing") is left to the translation."""
+    dictionary defines ("Queen", "Beijing") is left to the translation. Memoised: search
+    and the reader both ask for the same question's."""
     stop = stopwords_en()
     words = [
         (m.group(0), m.start(), m.end())
