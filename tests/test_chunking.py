@@ -82,3 +82,15 @@ def test_clauses_do_not_split_ratios_or_thousands() -> None:
         "时间：",
         "周一",
     ]
+
+
+def test_an_answer_s_clauses_keep_a_list_whole() -> None:
+    text = "园区通过减租、补贴和代办等方式，吸引了企业入驻"
+    assert [text[s:e] for s, e in split_clauses(text, 0, len(text))][:2] == [
+        "园区通过减租、",
+        "补贴和代办等方式，",
+    ]
+    assert [text[s:e] for s, e in split_clauses(text, 0, len(text), items=False)] == [
+        "园区通过减租、补贴和代办等方式，",
+        "吸引了企业入驻",
+    ]

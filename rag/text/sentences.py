@@ -16,6 +16,8 @@ CREDIT_CHARS = 10
 _CLAUSE_END = re.compile(
     rf"(?:{char_class('，', ENUMERATION_COMMA)}|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*"
 )
+# The same without the enumeration comma: the items of a list stay in one clause.
+_CLAUSE_END_WHOLE = re.compile(rf"(?:，|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -37,11 +39,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
 
 
-def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split ``text[start:end]`` after commas and colons; used for over-long sentences."""
+def split_clauses(text: str, start: int, end: int, items: bool = True) -> list[tuple[int, int]]:
+    """Split ``text[start:end]`` after commas and colons, and after enumeration commas unless
+    ``items`` is false (an answer's clause keeps a list whole: "通过修复老街、引入…等方式")."""
     spans: list[tuple[int, int]] = []
     pos = start
-    for m in _CLAUSE_END.finditer(text, start, end):
+    for m in (_CLAUSE_END if items else _CLAUSE_END_WHOLE).finditer(text, start, end):
         spans.append((pos, m.end()))
         pos = m.end()
     if pos < end:

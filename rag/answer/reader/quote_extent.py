@@ -30,7 +30,7 @@ def answer_window(
 ) -> tuple[int, int]:
     """The part of the sentence ``text[start:end]`` to quote: the clause run around the span
     (offsets within the sentence), or the densest run when there is none."""
-    clauses = split_clauses(text, start, end)
+    clauses = split_clauses(text, start, end, items=False)
     if span is None:
         if end - start <= MAX_ANSWER_CHARS:
             return trim_quote(text, start, end)

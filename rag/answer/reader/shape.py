@@ -98,7 +98,7 @@ def _clause_with(sentence: str, cue: re.Pattern[str]) -> tuple[int, int] | None:
     m = cue.search(sentence)
     if m is None:
         return None
-    for s, e in split_clauses(sentence, 0, len(sentence)):
+    for s, e in split_clauses(sentence, 0, len(sentence), items=False):
         if s <= m.start() < e:
             end = e
             while end > m.start() and sentence[end - 1] in CLAUSE_END + STOPS:
@@ -141,7 +141,7 @@ def extents(info: QuestionInfo, c: Candidate, quote: tuple[int, int]) -> dict[st
     if short.span is None:
         return {"short": short, "clause": short, "quote": whole}
     s, e = short.span
-    clauses = split_clauses(text, c.start, c.end)
+    clauses = split_clauses(text, c.start, c.end, items=False)
     cs = next((a for a, b in clauses if a <= s < b), s)
     ce = next((b for a, b in clauses if a < e <= b), e)
     while ce > cs and text[ce - 1] in CLAUSE_END + STOPS:
