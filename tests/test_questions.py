@@ -109,6 +109,24 @@ def test_person_spans_carry_the_titles_before_the_name() -> None:
     assert "阿莉娜·沃伦斯卡" in [s.text for s in foreign]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        # the interpunct name starts where the name does, not at the words before it
+        ("该角色由贝尔·默里饰演。", ["贝尔·默里"]),
+        ("主演包括卡洛斯·门德斯和安娜·科瓦尔奇克。", ["卡洛斯·门德斯", "安娜·科瓦尔奇克"]),
+        ("该片导演为斯蒂芬妮·拉格朗日。", ["斯蒂芬妮·拉格朗日"]),
+        # a name the tagger cuts into pieces is one name; a long transliterated one is kept
+        ("这座教堂由建筑师博罗米尼设计。", ["博罗米尼"]),
+        ("设计者是工程师马尔科维奇。", ["马尔科维奇"]),
+        # an interpunct between a country and an event joins no person
+        ("中国·丝绸之路博览会在西安举行", []),
+    ],
+)
+def test_names_are_found_whole(sentence: str, names: list[str]) -> None:
+    assert [s.text for s in person_spans(sentence)] == names
+
+
 def test_org_spans_find_names_and_agents() -> None:
     found = {s.text for s in org_spans("检测中心设在滨江园区,由江东医学研究院牵头建设。")}
     assert "江东医学研究院" in found

@@ -64,8 +64,13 @@ _AFTER_NAME = (
     rf"{_PUNCT_AFTER_NAME}|$)"
 )
 PERSON = re.compile(rf"{_ROLE}([{HAN}]{{2,3}}?)(?={_AFTER_NAME})")
-# A transliterated name: parts joined by an interpunct ("某某·某某某").
-FOREIGN_NAME = re.compile(rf"[{HAN}]{{1,6}}(?:[·・•][{HAN}]{{1,8}}?)+(?={_AFTER_NAME})")
+# The tagger's flags for a person's name (nr; nrt transliterated; nrfg), and those it gives
+# the pieces of a transliterated name that it does not know as one (a place, a rare word).
+NAME_FLAGS = frozenset({"nr", "nrt", "nrfg"})
+_NAME_PIECE_FLAGS = NAME_FLAGS | {"ns", "nz", "zg", "ng", "eng"}
+_NAME_CHAR_FLAGS = frozenset({"m", "n", "j", "g"})  # a lone character the tagger split off
+INTERPUNCT = "·・•"
+MAX_NAME_PART = 10  # characters of one side of an interpunct name
 _ROLE_ANY = re.compile(_ROLE)
 ORG_SUFFIX = re.compile(
     r"(?:股份有限公司|有限责任公司|有限公司|集团|公司|研究院|研究所|研究中心|实验室|大学|学院|医院|银行|"
@@ -140,27 +145,69 @@ def person_spans(text: str) -> list[Span]:
         for m in PERSON.finditer(text)
     ]
     out += agent_spans(text)
-    out += [_foreign(text, m) for m in FOREIGN_NAME.finditer(text)]
+    words = tagged_words(text)
+    out += [_foreign(text, s, e) for s, e in _interpunct_names(words)]
     taken = {s.text for s in out}
-    for word, flag, start in tagged_words(text):
-        if any(s.start <= start < s.end for s in out):
+    for start, end in _name_runs(words):
+        name = text[start:end]
+        if any(s.start <= start < s.end for s in out) or name in taken:
             continue
-        if flag == "nr" and word not in taken and 2 <= len(word) <= 4:
-            out.append(
-                Span(start, start + len(word), word, "person", roles=roles_before(text, start))
-            )
-            taken.add(word)
+        out.append(Span(start, end, name, "person", roles=roles_before(text, start)))
+        taken.add(name)
     return out
 
 
-def _foreign(text: str, m: re.Match[str]) -> Span:
+def _name_runs(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]:
+    """Runs of words tagged as names, joined: the tagger cuts a name it does not know into
+    pieces it tags apart ("某" + "某某")."""
+    runs: list[tuple[int, int]] = []
+    start = end = -1
+    for word, flag, at in (*words, ("", "", -1)):
+        if flag in NAME_FLAGS and at == end:
+            end = at + len(word)
+            continue
+        if 2 <= end - start <= 6:
+            runs.append((start, end))
+        start, end = (at, at + len(word)) if flag in NAME_FLAGS else (-1, -1)
+    return runs
+
+
+def _interpunct_names(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]:
+    """Transliterated names, parts joined by an interpunct ("某某·某某某"): the words on either
+    side that the tagger reads as a name or a piece of one."""
+
+    def piece(word: str, flag: str) -> bool:
+        return flag in _NAME_PIECE_FLAGS or (len(word) == 1 and flag in _NAME_CHAR_FLAGS)
+
+    names: list[tuple[int, int]] = []
+    for i, (word, _, at) in enumerate(words):
+        if word not in INTERPUNCT or (names and at < names[-1][1]):
+            continue
+        j = i
+        while j > 0 and piece(*words[j - 1][:2]) and at - words[j - 1][2] <= MAX_NAME_PART:
+            j -= 1
+        k, end = i, at + 1
+        while k + 1 < len(words):
+            nxt, flag, pos = words[k + 1]
+            if not (piece(nxt, flag) or (nxt in INTERPUNCT and k > i)):
+                break
+            if pos + len(nxt) - at > MAX_NAME_PART:
+                break
+            k, end = k + 1, pos + len(nxt)
+        while k > i and words[k][0] in INTERPUNCT:  # a trailing interpunct is not the name's
+            k -= 1
+            end = words[k][2] + len(words[k][0])
+        if j < i and k > i:
+            names.append((words[j][2], end))
+    return names
+
+
+def _foreign(text: str, start: int, end: int) -> Span:
     """A transliterated name, without the title written right before it ("主编某某·某某")."""
-    start = m.start()
-    for role in _ROLE_ANY.finditer(
-        text, m.start(), text.index("·", m.start()) if "·" in m.group(0) else m.end()
-    ):
+    dot = min((text.find(c, start, end) for c in INTERPUNCT if c in text[start:end]), default=end)
+    for role in _ROLE_ANY.finditer(text, start, dot):
         start = role.end()
-    return Span(start, m.end(), text[start : m.end()], "person", roles=roles_before(text, start))
+    return Span(start, end, text[start:end], "person", roles=roles_before(text, start))
 
 
 def roles_before(text: str, start: int) -> tuple[str, ...]:
