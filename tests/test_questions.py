@@ -36,6 +36,9 @@ from rag.text.units import unit_class
         ("主航道有多长？", "number", "米"),
         ("这只海龟有多重？", "number", "公斤"),
         ("工程用了多长时间？", "duration", None),
+        # a price or a rent is an amount of money
+        ("这款扫地机的售价是多少？", "number", "元"),
+        ("新公寓每月的租金是多少？", "number", "元"),
     ],
 )
 def test_question_type_and_unit(question: str, qtype: str, unit: str | None) -> None:
