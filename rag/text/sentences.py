@@ -12,12 +12,17 @@ _SENTENCE_END = re.compile(
     rf"(?:{char_class(SENTENCE_END)}|{ELLIPSIS}{{1,2}}|\.{{3,}}){char_class(CLOSERS)}*"
 )
 CREDIT_CHARS = 10
+
+
 # A colon or ASCII comma before a digit is a ratio or a thousands separator ("1：7", "2,400").
-_CLAUSE_END = re.compile(
-    rf"(?:{char_class('，', ENUMERATION_COMMA)}|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*"
-)
-# The same without the enumeration comma: the items of a list stay in one clause.
-_CLAUSE_END_WHOLE = re.compile(rf"(?:，|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*")
+def _clause_end(commas: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:{char_class(commas)}|{char_class(',', COLONS)}(?!\d)){char_class(CLOSERS)}*"
+    )
+
+
+_CLAUSE_END = _clause_end("，" + ENUMERATION_COMMA)
+_CLAUSE_END_WHOLE = _clause_end("，")  # the items of a list stay in one clause
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
