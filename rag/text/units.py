@@ -31,7 +31,7 @@ UNIT_CLASSES, ASKED_UNITS = _load()
 UNITS = sorted((u for units in UNIT_CLASSES.values() for u in units), key=len, reverse=True)
 _CLASS_OF = {u: c for c, units in UNIT_CLASSES.items() for u in units}
 # The measure words (量词) a "几…" question counts with: "几家", "几个", "几名".
-COUNTERS = "个家项名位人次倍座所条台套种批款辆"
+COUNTERS = "个家项名位人次倍座所条台套种批款辆棵艘架枚颗张本匹只"
 
 
 def unit_class(unit: str | None) -> str | None:
