@@ -8,14 +8,16 @@ test what is said, not whether to say it); the abstention tests use the fitted t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from rag.answer.reader.features import SENTENCE_FEATURES, candidates
-from rag.answer.reader.model import Standardiser, load_model
+from rag.answer.reader.model import Linear, ReaderModel, Standardiser, load_model
 from rag.answer.reader.question import analyse
-from rag.answer.reader.reader import ExtractiveAnswerer
+from rag.answer.reader.reader import ExtractiveAnswerer, choose_extent
+from rag.answer.reader.shape import EXTENT_FEATURES
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
@@ -182,6 +184,27 @@ def test_the_shipped_model_names_the_features_the_reader_computes() -> None:
     assert len(model.sentence.coef) == len(SENTENCE_FEATURES)
     assert 0.0 < model.threshold < 1.0
     assert "train" in model.provenance["fitted_on"]
+    assert set(model.extent) == {"short", "clause"}
+    assert all(m.features == EXTENT_FEATURES for m in model.extent.values())
+
+
+def _gain(feature: str, weight: float) -> Linear:
+    standard = Standardiser(np.zeros(1), np.ones(1), np.full(1, -9.0), np.full(1, 9.0))
+    return Linear((feature,), standard, np.array([weight]), 0.0)
+
+
+def test_the_extent_with_the_highest_predicted_gain_is_said() -> None:
+    gains = {"short": _gain("span_fits", 0.3), "clause": _gain("span_fits", 0.1)}
+    assert choose_extent(gains, {"span_fits": 1.0}) == "short"
+    assert choose_extent(gains, {"span_fits": -1.0}) == "quote"  # no extent gains: the quote
+    assert choose_extent({}, {"span_fits": 1.0}) == "quote"
+
+
+def test_the_extent_chooser_survives_the_model_file() -> None:
+    model = replace(load_model(), extent={"short": _gain("has_short", 0.5)})
+    again = ReaderModel.of(json.loads(json.dumps(model.to_json())))
+    assert again.extent["short"].features == ("has_short",)
+    assert again.extent["short"].value(np.array([[1.0]]))[0] == pytest.approx(0.5)
 
 
 def test_a_feature_beyond_the_fitted_range_counts_as_its_edge() -> None:

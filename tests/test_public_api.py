@@ -82,7 +82,7 @@ def test_readme_python_example_runs_with_the_hash_embedder(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     # The answer the README shows in its comment, its citation, three hits, the JSON object.
-    assert lines[0] == "光谷瞪羚企业累计达1690家[1]。"
+    assert lines[0] == "1690家[1]。"
     assert lines[1].startswith("[1] ") and lines[1].endswith("光谷瞪羚企业累计达1690家")
     assert len(lines) == 2 + 3 + 1
     assert lines[-1].startswith("{'question': '光谷瞪羚企业累计达到多少家？'")

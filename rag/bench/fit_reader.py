@@ -18,6 +18,8 @@ contains a gold answer.
   threshold is chosen on predictions for questions the model did not see.
 - Threshold: the highest whose false abstention over those out-of-fold predictions stays
   within ``FALSE_ABSTENTION_GOAL`` (the issue's bound), so the most refusals the bound allows.
+- Extent chooser: per shorter extent (the short answer, its clause), a ridge regression of
+  its score over the quote's (mean of containment and F1), ``alpha`` swept out of fold.
 """
 
 from __future__ import annotations
@@ -28,18 +30,21 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
-from rag.answer.reader.model import Logistic, ReaderModel, Standardiser
+from rag.answer.reader.model import Linear, Logistic, ReaderModel, Standardiser, matrix
 from rag.answer.reader.reader import (
+    QUOTE,
     ExtractiveAnswerer,
     answer_extents,
     choice_row,
+    choose_extent,
     sentence_logits,
 )
-from rag.answer.reader.shape import question_class
+from rag.answer.reader.shape import EXTENT_FEATURES, extent_features, question_class
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.metrics import char_f1, contains_answer
 from rag.bench.questions import Question, QuestionSetError, load_questions
@@ -54,7 +59,9 @@ MAX_POSITIVES = 3  # pairs per question: up to 3 positives, each against up to 3
 MAX_NEGATIVES = 30
 FOLDS = 5
 FALSE_ABSTENTION_GOAL = 0.03  # the target: false abstention <= 0.03, then most abstention
-MIN_CLASS = 8  # train questions a class needs for an extent of its own
+MIN_CLASS = 8  # train questions a class needs for its extent scores to be reported
+EXTENT_ALPHAS = (10.0, 30.0, 100.0, 300.0)  # ridge penalties swept for the extent chooser
+SHORTER = ("short", "clause")  # the extents the chooser weighs against the quote
 THRESHOLDS = tuple(round(t, 3) for t in np.arange(0.02, 0.9, 0.01))
 Log = Callable[[str], None]
 
@@ -240,13 +247,14 @@ def fit_answer(sentence: Logistic, examples: Sequence[Example], c: float) -> Ans
     )
 
 
-def fit_extent(
+def _extent_rows(
     model: ReaderModel, examples: Sequence[Example]
-) -> tuple[dict[str, str], dict[str, dict[str, float]]]:
-    """Per question class, the extent with the best mean of containment and F1 over the
-    train questions whose chosen sentence holds the answer; classes seen fewer than
-    ``MIN_CLASS`` times take the extent best over all (key ``"*"``)."""
-    scores: dict[str, dict[str, list[float]]] = {}
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """Over the train questions whose chosen sentence holds the answer: the extent chooser's
+    features, each extent's score (the mean of containment and F1), and the question class."""
+    rows: list[dict[str, float]] = []
+    scores: dict[str, list[float]] = {}
+    classes: list[str] = []
     for e in examples:
         if not (e.question.answerable and e.cands):
             continue
@@ -256,19 +264,85 @@ def fit_extent(
             continue
         c = e.cands[best]
         info = ExtractiveAnswerer.question_info(e.question.question, e.engine.store, e.hits)
-        for kind, short in answer_extents(info, c)[1].items():
-            value = 0.5 * contains_answer(short.text, e.question.answers) + 0.5 * char_f1(
-                short.text, e.question.answers
+        shown = answer_extents(info, c)[1]
+        rows.append(extent_features(info, c, shown))
+        for kind, short in shown.items():
+            golds = e.question.answers
+            value = 0.5 * contains_answer(short.text, golds) + 0.5 * char_f1(short.text, golds)
+            scores.setdefault(kind, []).append(value)
+        classes.append(question_class(info))
+    return matrix(rows, EXTENT_FEATURES), {k: np.array(v) for k, v in scores.items()}, classes
+
+
+def _fit_gains(x: np.ndarray, scores: dict[str, np.ndarray], alpha: float) -> dict[str, Linear]:
+    """Per shorter extent, a ridge regression of its score minus the quote's."""
+    from sklearn.linear_model import Ridge
+
+    standard = Standardiser.fit(x)
+    out = {}
+    for kind in SHORTER:
+        ridge = Ridge(alpha=alpha).fit(standard(x), scores[kind] - scores[QUOTE])
+        out[kind] = Linear(EXTENT_FEATURES, standard, ridge.coef_, float(ridge.intercept_))
+    return out
+
+
+def _said_scores(
+    gains: dict[str, Linear], x: np.ndarray, scores: dict[str, np.ndarray]
+) -> np.ndarray:
+    chosen = [
+        choose_extent(gains, dict(zip(EXTENT_FEATURES, row, strict=True))) for row in x.tolist()
+    ]
+    return np.array([scores[kind][i] for i, kind in enumerate(chosen)])
+
+
+def fit_extent(
+    model: ReaderModel, examples: Sequence[Example], say: Log
+) -> tuple[dict[str, Linear], dict[str, Any]]:
+    """The extent chooser: per shorter extent (short answer, clause), a ridge regression of
+    how much saying it scores above the quote, on the train questions whose chosen sentence
+    holds the answer; the score is the mean of containment and F1. Its ``alpha`` is swept
+    by cross-validation (the mean score of the extents chosen out of fold); the most
+    regularised within one standard error of the best (of the paired differences) is taken.
+    """
+    x, scores, classes = _extent_rows(model, examples)
+    folds = np.arange(len(x)) % FOLDS
+    said: dict[float, np.ndarray] = {}
+    for alpha in EXTENT_ALPHAS:
+        out = np.zeros(len(x))
+        for k in range(FOLDS):
+            gains = _fit_gains(x[folds != k], {m: v[folds != k] for m, v in scores.items()}, alpha)
+            out[folds == k] = _said_scores(
+                gains, x[folds == k], {m: v[folds == k] for m, v in scores.items()}
             )
-            for key in (question_class(info), "*"):
-                scores.setdefault(key, {}).setdefault(kind, []).append(value)
-    means = {k: {kind: float(np.mean(v)) for kind, v in by.items()} for k, by in scores.items()}
-    policy = {
-        k: max(by, key=lambda kind: by[kind])
-        for k, by in means.items()
-        if k == "*" or len(scores[k]["short"]) >= MIN_CLASS
+        said[alpha] = out
+        say(f"  extent chooser alpha={alpha}: out-of-fold score {out.mean():.3f}")
+    best = max(said, key=lambda a: said[a].mean())
+    alpha = max(
+        a
+        for a in EXTENT_ALPHAS
+        if said[a].mean() >= said[best].mean() - _paired_se(said[best], said[a])
+    )
+    by_class: dict[str, dict[str, list[float]]] = {}
+    for i, cls in enumerate(classes):
+        for kind, v in scores.items():
+            by_class.setdefault(cls, {}).setdefault(kind, []).append(float(v[i]))
+    figures = {
+        "objective": "mean of containment and F1",
+        "questions": len(x),
+        "alpha": alpha,
+        "alpha_sweep_score": {str(a): round(float(v.mean()), 4) for a, v in said.items()},
+        "quote_only_score": round(float(scores[QUOTE].mean()), 4),
+        "scores_per_class": {
+            cls: {kind: round(float(np.mean(v)), 3) for kind, v in by.items()}
+            for cls, by in sorted(by_class.items())
+            if len(by[QUOTE]) >= MIN_CLASS
+        },
     }
-    return policy, means
+    return _fit_gains(x, scores, alpha), figures
+
+
+def _paired_se(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.std(a - b) / np.sqrt(max(len(a), 1)))
 
 
 def choose_threshold(prob: np.ndarray, answerable: np.ndarray) -> tuple[float, float, float]:
@@ -374,7 +448,7 @@ def fit_reader(
     threshold, abst, false = choose_threshold(oof, fitted.answerable)
     refused = fitted.refused(threshold)
     oracle = np.mean([e.labels.any() for e in examples if e.question.answerable])
-    extent, extent_scores = fit_extent(ReaderModel(sentence, answer, threshold), examples)
+    extent, extent_figures = fit_extent(ReaderModel(sentence, answer, threshold), examples, say)
     model = ReaderModel(
         sentence,
         answer,
@@ -388,10 +462,7 @@ def fit_reader(
             "C": c,
             "C_sweep_selection_accuracy": {str(k): round(v, 4) for k, v in sweep.items()},
             "oracle_selection": round(float(oracle), 4),
-            "extent_objective": "mean of containment and F1, per question class",
-            "extent_scores": {
-                k: {kind: round(v, 3) for kind, v in by.items()} for k, by in extent_scores.items()
-            },
+            "extent_chooser": extent_figures,
             "threshold_objective": (
                 f"most abstention with false abstention <= {FALSE_ABSTENTION_GOAL}"
             ),
@@ -404,7 +475,9 @@ def fit_reader(
         },
     )
     lines = [
-        f"extent per question class: {extent}",
+        f"extent chooser: alpha={extent_figures['alpha']} (swept), out-of-fold score "
+        f"{extent_figures['alpha_sweep_score'][str(extent_figures['alpha'])]:.3f} against "
+        f"{extent_figures['quote_only_score']:.3f} quoting always",
         f"sentence model: C={c} (swept), out-of-fold selection {sweep[c]:.3f}, oracle {oracle:.3f}",
         f"abstention: threshold {threshold:.2f}; out of fold: abstention {abst:.3f}, "
         f"false abstention {false:.3f}, calibration error {_calibration(oof, right):.3f}; "

@@ -1,4 +1,5 @@
-"""The reader's fitted weights: two logistic models and an abstention threshold, in one file.
+"""The reader's fitted weights: two logistic models, an abstention threshold and the extent
+chooser's linear models, in one file.
 
 ``data/reader_model.json`` is written by ``rag fit-reader`` (scikit-learn, the ``[bench]``
 extra) from the *train* parts of the benchmarks; at run time only numpy is needed.
@@ -8,8 +9,10 @@ extra) from the *train* parts of the benchmarks; at run time only numpy is neede
 - ``answer``: P(the chosen sentence answers the question | the choice's features), calibrated
   on train questions (answerable, unanswerable, and answerable ones with their answer-bearing
   sentences removed, which stand for near misses); the reader abstains below ``threshold``;
-- ``extent``: per question class (asked type and shape), how much the answer says: the short
-  answer, its clause, or the whole quote; the one with the best train score per class.
+- ``extent``: how much the answer says (the short answer, its clause, or the whole quote):
+  per extent a linear model of what saying it gains over quoting (the mean of containment
+  and F1) given the question's type and shape and the candidate answers' lengths and words;
+  the answer says the extent with the highest predicted gain, the quote when none is above 0.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -49,19 +52,16 @@ class Standardiser:
 
 
 @dataclass(frozen=True)
-class Logistic:
-    """A standardised logistic regression: ``sigmoid(standard(x) @ coef + intercept)``."""
+class Linear:
+    """A linear model over standardised features: ``standard(x) @ coef + intercept``."""
 
     features: tuple[str, ...]
     standard: Standardiser
     coef: np.ndarray
     intercept: float
 
-    def logit(self, x: np.ndarray) -> np.ndarray:
+    def value(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.standard(x) @ self.coef + self.intercept)
-
-    def prob(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
 
     def to_json(self) -> dict[str, Any]:
         st = self.standard
@@ -73,7 +73,7 @@ class Logistic:
         }
 
     @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Logistic:
+    def of(cls, data: Mapping[str, Any]) -> Self:
         def column(key: str, absent: float = 0.0) -> np.ndarray:
             return np.asarray(data.get(key, [absent] * len(data["mean"])), dtype=np.float64)
 
@@ -83,12 +83,22 @@ class Logistic:
         return cls(tuple(data["features"]), standard, column("coef"), float(data["intercept"]))
 
 
+class Logistic(Linear):
+    """A standardised logistic regression: ``sigmoid(standard(x) @ coef + intercept)``."""
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        return self.value(x)
+
+    def prob(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-self.logit(x))))
+
+
 @dataclass(frozen=True)
 class ReaderModel:
     sentence: Logistic
     answer: Logistic
     threshold: float  # abstain when P(answer) is below it
-    extent: Mapping[str, str] = field(default_factory=dict)  # question class -> extent
+    extent: Mapping[str, Linear] = field(default_factory=dict)  # extent -> gain over the quote
     provenance: Mapping[str, Any] = field(default_factory=dict)  # what it was fitted on
 
     def to_json(self) -> dict[str, Any]:
@@ -96,7 +106,7 @@ class ReaderModel:
             "sentence": self.sentence.to_json(),
             "answer": self.answer.to_json(),
             "threshold": round(self.threshold, 4),
-            "extent": dict(self.extent),
+            "extent": {kind: model.to_json() for kind, model in self.extent.items()},
             "provenance": dict(self.provenance),
         }
 
@@ -109,7 +119,11 @@ class ReaderModel:
             Logistic.of(data["sentence"]),
             Logistic.of(data["answer"]),
             float(data["threshold"]),
-            data.get("extent", {}),
+            {
+                kind: Linear.of(m)
+                for kind, m in data.get("extent", {}).items()
+                if isinstance(m, dict)
+            },
             data.get("provenance", {}),
         )
 

@@ -9,13 +9,14 @@
 3. Abstention: the answer model turns the choice's features into a calibrated P(the answer
    is right); below the fitted threshold the answerer says the sources hold no answer.
 4. Shape (``shape``): the short answer the question asks for (the entity, every item of an
-   enumeration, the cause or method clause) first, the quoted sentence in the citation.
+   enumeration, the cause or method clause), its clause, or the whole quote, as the fitted
+   extent chooser prefers; the quoted sentence in the citation.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -27,10 +28,10 @@ from rag.answer.reader.features import (
     candidates,
     relative,
 )
-from rag.answer.reader.model import Logistic, ReaderModel, load_model
+from rag.answer.reader.model import Linear, Logistic, ReaderModel, load_model
 from rag.answer.reader.question import QuestionInfo, analyse
 from rag.answer.reader.quote_extent import TRAILING, answer_window, with_cause, with_items
-from rag.answer.reader.shape import Short, extents, question_class
+from rag.answer.reader.shape import Short, extent_features, extents
 from rag.answer.types import Answer, StreamEvent, abstain, make_citation, stream_finished
 from rag.index.store import Store
 from rag.ingest.chunking import Chunk
@@ -48,7 +49,7 @@ SentenceScorer = Callable[[str, Sequence[str]], np.ndarray]
 # Swept on the train parts (`rag fit-reader`, 2 / 3 / 5): out-of-fold selection 0.658 /
 # 0.659 / 0.657, abstention 0.289 / 0.301 / 0.279 at false abstention 0.022-0.025.
 CROSS_LINGUAL_SOURCES = 3
-DEFAULT_EXTENT = "clause"  # for a question class the fit has not seen
+QUOTE = "quote"  # the extent said when the chooser predicts no gain from a shorter one
 
 
 class ExtractiveAnswerer:
@@ -114,12 +115,10 @@ class ExtractiveAnswerer:
         return cands
 
     def said(self, info: QuestionInfo, c: Candidate) -> tuple[str, tuple[int, int]]:
-        """What the answer says, at the extent fitted for the question's class, and the
-        quote that the citation gives (offsets in the paragraph)."""
+        """What the answer says, at the extent the fitted chooser prefers, and the quote that
+        the citation gives (offsets in the paragraph)."""
         (start, end), shown = answer_extents(info, c)
-        pick = shown[
-            self.model.extent.get(question_class(info), self.model.extent.get("*", DEFAULT_EXTENT))
-        ]
+        pick = shown[choose_extent(self.model.extent, extent_features(info, c, shown))]
         if pick.span is not None:
             start, end = min(start, pick.span[0]), max(end, pick.span[1])
         return pick.text.rstrip(TRAILING), (start, end)
@@ -154,6 +153,17 @@ def choice_row(
         min(float(logits[best] - others.max()), MAX_MARGIN) if len(others) else MAX_MARGIN
     )
     return np.array([values.get(f, 0.0) for f in features], dtype=np.float64)
+
+
+def choose_extent(gains: Mapping[str, Linear], values: Mapping[str, float]) -> str:
+    """The extent whose predicted gain over quoting is highest; the quote when none gains."""
+    best, best_gain = QUOTE, 0.0
+    for kind, model in gains.items():
+        x = np.array([[values.get(f, 0.0) for f in model.features]])
+        gain = float(model.value(x)[0])
+        if gain > best_gain:
+            best, best_gain = kind, gain
+    return best
 
 
 def sentence_logits(model: Logistic, cands: Sequence[Candidate]) -> np.ndarray:

@@ -14,6 +14,7 @@ the title); no short answer means the quote itself is the answer.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -124,10 +125,14 @@ def _named_before(info: QuestionInfo, c: Candidate) -> tuple[int, int] | str | N
     return titled[0].text if titled else None
 
 
+def answer_shape(info: QuestionInfo) -> str:
+    """What the question asks for: every item of a list, a cause, a method, or one thing."""
+    return "list" if info.listing else "why" if info.reason else "how" if info.method else "one"
+
+
 def question_class(info: QuestionInfo) -> str:
-    """The class the extent policy is fitted per: the asked type and the answer's shape."""
-    shape = "list" if info.listing else "why" if info.reason else "how" if info.method else "one"
-    return f"{info.qtype}/{shape}"
+    """The class the fit reports extents per: the asked type and the answer's shape."""
+    return f"{info.qtype}/{answer_shape(info)}"
 
 
 def extents(info: QuestionInfo, c: Candidate, quote: tuple[int, int]) -> dict[str, Short]:
@@ -150,3 +155,67 @@ def extents(info: QuestionInfo, c: Candidate, quote: tuple[int, int]) -> dict[st
     cs, ce = trim_quote(text, cs, ce)
     cs, ce = min(cs, s), max(ce, e)
     return {"short": short, "clause": Short(text[cs:ce], (cs, ce)), "quote": whole}
+
+
+# What the extent chooser weighs (``rag fit-reader`` fits one linear model per extent).
+QUESTION_TYPES = ("number", "date", "duration", "person", "org", "place", "other")
+SHAPES = ("one", "list", "why", "how")
+EXTENT_FEATURES: tuple[str, ...] = (
+    *(f"type_{t}" for t in QUESTION_TYPES),  # the asked type
+    *(f"shape_{s}" for s in SHAPES),  # the answer's shape
+    "english",  # the question has no Han characters
+    "has_short",  # a short answer differs from the quote
+    "short_from_title",  # ... and comes from the article title
+    "span_fits",  # the sentence's span is of the asked type, unit and precision
+    "has_span",  # the sentence holds a span of the asked type
+    "short_chars",  # log(1 + characters) of the short answer
+    "clause_chars",  # ... of its clause
+    "quote_chars",  # ... of the quote
+    "short_share",  # the short answer's length over the quote's
+    "clause_share",  # the clause's length over the quote's
+    "short_in_question",  # share of the short answer's characters found in the question
+    "clause_in_question",  # ... of the clause's
+    "clause_terms",  # share of the question's words in the clause
+    "quote_terms",  # ... in the quote
+    "slot",  # the sentence's features (``SENTENCE_FEATURES``) that bear on the answer's shape
+    "slot_whole",
+    "focus",
+    "proximity",
+    "lex_sentence",
+    "enum",
+)
+
+
+def extent_features(info: QuestionInfo, c: Candidate, shown: dict[str, Short]) -> dict[str, float]:
+    """The extent chooser's features for answering with candidate ``c`` at each of ``shown``."""
+    short, clause, quote = shown["short"].text, shown["clause"].text, shown["quote"].text
+    kind = answer_shape(info)
+    values = {f"type_{t}": float(info.qtype == t) for t in QUESTION_TYPES}
+    values |= {f"shape_{s}": float(kind == s) for s in SHAPES}
+    values |= {
+        "english": float(info.english),
+        "has_short": float(short != quote),
+        "short_from_title": float(shown["short"].span is None),
+        "span_fits": float(c.fits),
+        "has_span": float(c.span is not None),
+        "short_chars": math.log1p(len(short)),
+        "clause_chars": math.log1p(len(clause)),
+        "quote_chars": math.log1p(len(quote)),
+        "short_share": len(short) / max(1, len(quote)),
+        "clause_share": len(clause) / max(1, len(quote)),
+        "short_in_question": _share_in(short, info.text),
+        "clause_in_question": _share_in(clause, info.text),
+        "clause_terms": _terms_in(info, clause),
+        "quote_terms": _terms_in(info, quote),
+    }
+    for name in ("slot", "slot_whole", "focus", "proximity", "lex_sentence", "enum"):
+        values[name] = c.values.get(name, 0.0)
+    return values
+
+
+def _share_in(text: str, other: str) -> float:
+    return sum(ch in other for ch in text) / len(text) if text else 0.0
+
+
+def _terms_in(info: QuestionInfo, text: str) -> float:
+    return sum(t in text for t in info.terms) / len(info.terms) if info.terms else 0.0
