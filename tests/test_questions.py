@@ -11,6 +11,7 @@ from rag.answer.reader.answer_spans import (
     person_spans,
 )
 from rag.answer.reader.question import analyse
+from rag.text.pinyin import surnames
 from rag.text.units import unit_class
 
 
@@ -128,6 +129,13 @@ def test_person_spans_carry_the_titles_before_the_name() -> None:
 )
 def test_names_are_found_whole(sentence: str, names: list[str]) -> None:
     assert [s.text for s in person_spans(sentence)] == names
+
+
+def test_a_word_the_tagger_reads_as_a_name_is_no_name_without_a_surname() -> None:
+    # jieba tags the verb 通达 ("reaches") as a name; 通 is no surname
+    assert person_spans("港口共有航线12条，通达全球30个国家。") == []
+    assert [s.text for s in person_spans("主持人周远宣布开幕。")] == ["周远"]
+    assert {"周", "欧阳"} <= surnames() and "通" not in surnames()
 
 
 def test_org_spans_find_names_and_agents() -> None:

