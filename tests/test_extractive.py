@@ -61,6 +61,12 @@ ARTICLES = [
         "text": "南湖研究院成立于2015年。研究院的主要任务有三项：一是开展基础研究；"
         "二是培养青年人才；三是推动成果转化。",
     },
+    {
+        "id": "ferry",
+        "title": "白沙渡口",
+        "text": "白沙渡口每逢雨季客流拥堵，乘客候船时间很长。"
+        "为此，县交通局增开了两条夜间航线，并在码头新建了候船大厅。",
+    },
 ]
 
 
@@ -116,6 +122,12 @@ def test_a_how_question_gets_the_method(engine: RagEngine) -> None:
     said, _ = _ask(engine, "南坪村合作社是如何带动农户增收的？")
     # the method clause keeps its enumeration whole, not its first item only
     assert all(item in said for item in ("统一品种", "统一采收", "统一销售"))
+
+
+def test_a_how_question_about_a_problem_gets_what_was_done_about_it(engine: RagEngine) -> None:
+    said, quote = _ask(engine, "白沙渡口如何解决雨季客流拥堵的问题？")
+    # the sentence that matches states the problem; the one after it ("为此，…") answers it
+    assert "增开了两条夜间航线" in said and "增开了两条夜间航线" in quote
 
 
 def test_a_person_is_found_after_the_title_asked_for(engine: RagEngine) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.reader.answer_spans import Span
+from rag.answer.reader.features import METHOD_CUE
 from rag.answer.reader.question import QuestionInfo
 from rag.answer.reader.question_words import RESPECTIVELY
 from rag.text.chars import CLAUSE_END, CLOSER_OF, COLONS, OPENERS, SEMICOLONS
@@ -15,6 +16,8 @@ from rag.text.sentences import split_clauses, split_sentences
 # A sentence that opens with a consequence ("因此它被称为某某果"), or gives no cause at all,
 # answers "why" together with the sentence before it, where narration puts the cause.
 _CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|故|从而|遂|结果|由此|为此)")
+# A sentence that opens by answering the one before: what was done about it.
+_RESPONSE = re.compile(r"\s*(?:为此|对此|为解决|为了解决|针对(?:这|此|上述))")
 _CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
 MIN_ANSWER_CHARS = 12
 MAX_ANSWER_CHARS = 120
@@ -147,6 +150,18 @@ def with_cause(text: str, sentence: tuple[int, int], window: tuple[int, int]) ->
         return window
     before = [s for s, e in split_sentences(text) if e <= start]
     return (before[-1], window[1]) if before else window
+
+
+def with_response(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
+    """For a "how" question: the quote, run on over the next sentence when the chosen one
+    states the problem and the next answers it ("…出现卡顿。为此，县里…")."""
+    start, end = sentence
+    if METHOD_CUE.search(text, start, end):
+        return window
+    after = next(((s, e) for s, e in split_sentences(text) if s >= end), None)
+    if after is None or not _RESPONSE.match(text, after[0], after[1]):
+        return window
+    return trim_quote(text, window[0], after[1])
 
 
 def _consequence_only(sentence: str) -> bool:

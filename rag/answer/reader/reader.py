@@ -30,7 +30,13 @@ from rag.answer.reader.features import (
 )
 from rag.answer.reader.model import Linear, Logistic, ReaderModel, load_model
 from rag.answer.reader.question import QuestionInfo, analyse
-from rag.answer.reader.quote_extent import TRAILING, answer_window, with_cause, with_items
+from rag.answer.reader.quote_extent import (
+    TRAILING,
+    answer_window,
+    with_cause,
+    with_items,
+    with_response,
+)
 from rag.answer.reader.shape import Short, extent_features, extents
 from rag.answer.types import Answer, StreamEvent, abstain, make_citation, stream_finished
 from rag.index.store import Store
@@ -177,6 +183,8 @@ def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], d
     start, end = answer_window(info, text, c.start, c.end, c.span)
     if info.reason:
         start, end = with_cause(text, (c.start, c.end), (start, end))
+    if info.method:
+        start, end = with_response(text, (c.start, c.end), (start, end))
     if info.listing:
         start, end = with_items(text, (c.start, c.end), (start, end))
     return (start, end), extents(info, c, (start, end))
