@@ -123,6 +123,8 @@ def test_person_spans_carry_the_titles_before_the_name() -> None:
         # a name the tagger cuts into pieces is one name; a long transliterated one is kept
         ("这座塔由建筑师布鲁内蒂设计。", ["布鲁内蒂"]),
         ("设计者是工程师马尔科维奇。", ["马尔科维奇"]),
+        # the tagger splits a rare last character off a name ("韩雨" + "麒"): it is rejoined
+        ("节目主持人韩雨麒登场。", ["韩雨麒"]),
         # an interpunct between a country and an event joins no person
         ("中国·丝绸之路博览会在西安举行", []),
     ],

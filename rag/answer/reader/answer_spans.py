@@ -23,6 +23,7 @@ from rag.text.chars import (
     char_class,
 )
 from rag.text.pinyin import surnames
+from rag.text.tokens import word_frequency
 from rag.text.units import UNITS, unit_class
 
 _UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
@@ -71,6 +72,11 @@ NAME_FLAGS = frozenset({"nr", "nrt", "nrfg"})
 _NAME_PIECE_FLAGS = NAME_FLAGS | {"ns", "nz", "zg", "ng", "eng"}
 _NAME_CHAR_FLAGS = frozenset({"m", "n", "j", "g"})  # a lone character the tagger split off
 MAX_HAN_NAME = 2  # a name run this short must start with a surname (longer: often foreign)
+_GIVEN_FLAGS = frozenset({"n", "ng", "nr", "g"})
+# jieba's count of a lone character below which it is read as the third of a two-character
+# name. In CMRC's train contexts the characters the tagger split off names counted 11-571
+# (司马聃, 袁丽嫦, 杜宇麒, 王法慧), the first wrong join 884 (名媛 + 孟, the next name's surname).
+RARE_WORD = 700
 INTERPUNCT = "·・•"
 MAX_NAME_PART = 10  # characters of one side of an interpunct name
 _ROLE_ANY = re.compile(_ROLE)
@@ -172,13 +178,20 @@ def _name_runs(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]
             end = at + len(word)
             chinese = chinese and flag == "nr"
             continue
-        if 2 <= end - start <= 6 and not (
-            chinese and end - start <= MAX_HAN_NAME and not _has_surname(text[start:end])
-        ):
+        short = chinese and end - start <= MAX_HAN_NAME
+        if 2 <= end - start <= 6 and not (short and not _has_surname(text[start:end])):
+            if short and at == end and _given_name_char(word, flag):
+                end += 1  # "袁丽" + "嫦": the tagger split the last character off
             runs.append((start, end))
         start, end = (at, at + len(word)) if flag in NAME_FLAGS else (-1, -1)
         chinese = flag == "nr"
     return runs
+
+
+def _given_name_char(word: str, flag: str) -> bool:
+    """A lone character after a two-character name that is its third: tagged a noun, and
+    rare as a word by itself (a common one, "组" or "馆", is a word of its own)."""
+    return len(word) == 1 and flag in _GIVEN_FLAGS and word_frequency(word) < RARE_WORD
 
 
 def _has_surname(name: str) -> bool:
