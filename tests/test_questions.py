@@ -9,6 +9,7 @@ from rag.answer.reader.answer_spans import (
     number_spans,
     org_spans,
     person_spans,
+    place_spans,
 )
 from rag.answer.reader.question import analyse
 from rag.text.pinyin import surnames
@@ -138,6 +139,11 @@ def test_a_word_the_tagger_reads_as_a_name_is_no_name_without_a_surname() -> Non
     assert person_spans("港口共有航线12条，通达全球30个国家。") == []
     assert [s.text for s in person_spans("主持人周远宣布开幕。")] == ["周远"]
     assert {"周", "欧阳"} <= surnames() and "通" not in surnames()
+
+
+def test_an_address_is_one_place_largest_first() -> None:
+    found = [s.text for s in place_spans("公司总部设于浙江省杭州市西湖区。")]
+    assert "浙江省杭州市西湖区" in found  # the run of places written together, as well as each
 
 
 def test_org_spans_find_names_and_agents() -> None:

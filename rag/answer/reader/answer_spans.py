@@ -268,10 +268,29 @@ def org_spans(text: str) -> list[Span]:
 
 
 def place_spans(text: str) -> list[Span]:
-    out = [Span(s, s + len(w), w, "place") for w, flag, s in tagged_words(text) if flag == "ns"]
+    """Places the tagger names, and runs of them written together, largest first, as an
+    address is ("浙江省杭州市西湖区"); and the phrase after 位于/设在/在."""
+    places = [(s, s + len(w)) for w, flag, s in tagged_words(text) if flag == "ns"]
+    out = [Span(s, e, text[s:e], "place") for s, e in places]
+    for s, e in _adjacent_runs(places):
+        out.append(Span(s, e, text[s:e], "place"))
     for m in _PLACE_CONTEXT.finditer(text):
         out.append(Span(m.start(1), m.end(1), m.group(1), "place"))
     return out
+
+
+def _adjacent_runs(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Runs of two or more pieces, each starting where the one before it ends."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(pieces):
+        j = i
+        while j + 1 < len(pieces) and pieces[j + 1][0] == pieces[j][1]:
+            j += 1
+        if j > i:
+            runs.append((pieces[i][0], pieces[j][1]))
+        i = j + 1
+    return runs
 
 
 _EXTRACTORS = {

@@ -80,7 +80,8 @@ def best_span(
             - (500 if _asked_about(info, span) else 0)
         )
 
-    best = max(spans, key=closeness)
+    # Of spans that start alike, the longer says more ("浙江省杭州市" rather than "浙江省").
+    best = max(spans, key=lambda span: (closeness(span), len(span.text)))
     fitting = fits(info, best)
     if framed and (not fitting or _asked_about(info, best) or not _overlaps(best, framed)):
         return framed, True
