@@ -141,6 +141,11 @@ def test_a_word_the_tagger_reads_as_a_name_is_no_name_without_a_surname() -> Non
     assert {"周", "欧阳"} <= surnames() and "通" not in surnames()
 
 
+def test_a_date_range_is_one_span_too() -> None:
+    found = [s.text for s in date_spans("展览将于3月1日至5月31日在新馆举行。")]
+    assert found == ["3月1日", "5月31日", "3月1日至5月31日"]
+
+
 def test_an_address_is_one_place_largest_first() -> None:
     found = [s.text for s in place_spans("公司总部设于浙江省杭州市西湖区。")]
     assert "浙江省杭州市西湖区" in found  # the run of places written together, as well as each

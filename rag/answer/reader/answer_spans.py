@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -136,7 +137,17 @@ def number_spans(text: str) -> list[Span]:
 
 
 def date_spans(text: str) -> list[Span]:
-    return [Span(m.start(), m.end(), m.group(0), "date") for m in DATE.finditer(text)]
+    """Dates, and each range of two joined by 至/到/a dash ("3月1日至5月31日") as one more."""
+    dates = [Span(m.start(), m.end(), m.group(0), "date") for m in DATE.finditer(text)]
+    ranges = [
+        Span(a.start, b.end, text[a.start : b.end], "date")
+        for a, b in itertools.pairwise(dates)
+        if _RANGE.fullmatch(text, a.end, b.start)
+    ]
+    return dates + ranges
+
+
+_RANGE = re.compile(r"\s*(?:至|到|—|－|-|~|～)\s*")
 
 
 def duration_spans(text: str) -> list[Span]:
