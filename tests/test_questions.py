@@ -89,6 +89,18 @@ def test_quantities_in_other_currencies_and_latin_units() -> None:
     assert [s.text for s in number_spans("延续了近1,800万年")] == ["近1,800万年"]
 
 
+def test_units_of_volume_temperature_and_older_lengths_and_ordinals() -> None:
+    text = "体长可达50公分，水库库容8万立方米，最低气温零下12摄氏度，她是第二位获奖者。"
+    found = [(s.text, unit_class(s.unit)) for s in number_spans(text)]
+    assert found == [
+        ("50公分", "length"),
+        ("8万立方米", "volume"),
+        ("12摄氏度", "temperature"),
+        ("第二位", "people"),
+    ]
+    assert analyse("水库库容是多少立方米？").unit == "立方米"
+
+
 def test_which_ones_is_not_how_many() -> None:
     assert analyse("这座城市的卫星城有哪几座？").qtype != "number"
     assert analyse("王老师有几个孩子？").qtype == "number"

@@ -32,7 +32,7 @@ _DIGITS = r"\d+(?:[.,]\d+)*"
 # 半 counts ("半年"); 〇 does not: it writes the digits of a year ("二〇二三年"), a date.
 _HAN_NUM = rf"[{HAN_NUMERAL.replace('〇', '')}半]+"
 _MULT = "(?:" + "|".join(MULTIPLIERS) + ")"
-_PREFIX = r"(?:近|约|超过|超|逾|不到|不足|不低于|不少于|多达|高达)"
+_PREFIX = r"(?:近|约|超过|超|逾|不到|不足|不低于|不少于|多达|高达|第)"  # 第: an ordinal
 _SUFFIX = r"(?:多|余|以上|以下|左右)"
 NUMBER = re.compile(
     rf"{_PREFIX}?(?:{_DIGITS}{_MULT}?|{_HAN_NUM}){_SUFFIX}?{_UNIT}{_SUFFIX}?"
