@@ -6,6 +6,7 @@ import pytest
 
 from rag.answer.reader.question_frame import Frame, find_slot, frame
 from rag.text.normalize import fold
+from rag.text.tokens import word_bounds
 
 
 @pytest.mark.parametrize(
@@ -72,3 +73,14 @@ def test_fold_keeps_offsets() -> None:
     text = "濱江園區ＡＢＣ　集聚"
     assert len(fold(text)) == len(text)
     assert fold(text) == "滨江园区abc 集聚"
+
+
+def test_a_side_of_the_frame_matches_up_to_a_word_s_edge() -> None:
+    f = frame("这种涂料在低温下是什么状态的？")
+    assert f is not None
+    text = fold("这种涂料在低温下为白色粉状固体，遇热熔化。")
+    unbounded = find_slot(f, text)
+    assert unbounded is not None and text[unbounded.start : unbounded.end] == "白色粉"
+    # the "状" of "状态" inside "粉状" is no word's edge: the slot runs to the clause break
+    slot = find_slot(f, text, word_bounds(text))
+    assert slot is not None and text[slot.start : slot.end] == "白色粉状固体"

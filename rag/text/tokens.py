@@ -70,6 +70,11 @@ def word_frequency(word: str) -> int:
     return int(_jieba().dt.FREQ.get(word) or 0)
 
 
+def word_bounds(text: str) -> frozenset[int]:
+    """The offsets where jieba's words of ``text`` start and end (its default cut)."""
+    return frozenset(i for _, s, e in _jieba().tokenize(text) for i in (s, e))
+
+
 def token_spans(text: str) -> list[tuple[str, int, int]]:
     """Search-mode jieba tokens of already-normalised ``text`` with their offsets."""
     return [(w.lower(), s, e) for w, s, e in _jieba().tokenize(text, mode="search")]

@@ -29,6 +29,7 @@ from rag.search.retrieval import Hit
 from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, char_class
 from rag.text.normalize import fold, normalize
 from rag.text.sentences import split_sentences
+from rag.text.tokens import word_bounds
 
 SENTENCE_FEATURES: tuple[str, ...] = (
     "lex_sentence",  # IDF share of the question's words in the sentence
@@ -190,7 +191,7 @@ def _paragraph(
         lex_window = lex_sentence + PREVIOUS_SHARE * before / total
         partial = sum(_part(t, said) * w for t, w in weights.items() if t not in present) / total
         previous = said
-        slot = find_slot(info.frame, facts.folded) if info.frame else None
+        slot = find_slot(info.frame, facts.folded, facts.bounds) if info.frame else None
         span, fits = best_span(info, sentence, norm, weights, title, slot)
         n_enum, cause, method = facts.enumeration_commas, facts.cause, facts.method
         typed = float(info.wants_span)
@@ -245,6 +246,7 @@ class _Sentence:
     text: str
     norm: str  # normalised, lower case
     folded: str  # folded with every character's offset kept (rag.text.normalize.fold)
+    bounds: frozenset[int]  # where the folded text's words start and end
     bigrams: frozenset[str]  # of norm
     enumeration_commas: int
     cause: float
@@ -266,7 +268,8 @@ def _sentences(paragraph: str) -> tuple[_Sentence, ...]:
                 e,
                 sentence,
                 norm,
-                fold(sentence),
+                folded := fold(sentence),
+                word_bounds(folded),
                 frozenset(_bigrams(norm)),
                 sentence.count(ENUMERATION_COMMA),
                 float(bool(CAUSE_CUE.search(sentence))),

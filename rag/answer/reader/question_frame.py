@@ -60,8 +60,10 @@ def frame(question: str) -> Frame | None:
     return Frame(before[-MAX_SIDE:], after[:MAX_SIDE])
 
 
-def find_slot(f: Frame, text: str) -> Slot | None:
-    """The slot of ``text`` (folded like the question) that the frame points at, if any."""
+def find_slot(f: Frame, text: str, bounds: frozenset[int] | None = None) -> Slot | None:
+    """The slot of ``text`` (folded like the question) that the frame points at, if any. With
+    ``bounds`` (where the text's words start and end), a side must match up to a word's edge:
+    "状态" is no frame for the "状" inside "晶状固体"."""
     # "主席是谁" is answered by "主席为…" as often as by "主席是…": a copula ending the left
     # side may differ in the source.
     lefts = max(
@@ -70,6 +72,9 @@ def find_slot(f: Frame, text: str) -> Slot | None:
         key=lambda hits: _len(hits[0]) if hits else 0,
     )
     rights = _prefix_hits(f.after, text)
+    if bounds is not None:
+        lefts = [(s, e) for s, e in lefts if e in bounds]
+        rights = [(s, e) for s, e in rights if s in bounds]
     best: tuple[int, int, int] | None = None  # (matched chars, start, end)
     for ls, le in lefts:
         for rs, re_ in rights:
