@@ -168,6 +168,7 @@ EXTENT_FEATURES: tuple[str, ...] = (
     "short_from_title",  # ... and comes from the article title
     "span_fits",  # the sentence's span is of the asked type, unit and precision
     "has_span",  # the sentence holds a span of the asked type
+    "bare_number",  # ... a figure without its unit ("860万" of "860万标准箱")
     "short_chars",  # log(1 + characters) of the short answer
     "clause_chars",  # ... of its clause
     "quote_chars",  # ... of the quote
@@ -198,6 +199,7 @@ def extent_features(info: QuestionInfo, c: Candidate, shown: dict[str, Short]) -
         "short_from_title": float(shown["short"].span is None),
         "span_fits": float(c.fits),
         "has_span": float(c.span is not None),
+        "bare_number": float(c.span is not None and c.span.kind == "number" and not c.span.unit),
         "short_chars": math.log1p(len(short)),
         "clause_chars": math.log1p(len(clause)),
         "quote_chars": math.log1p(len(quote)),
