@@ -136,6 +136,9 @@ def number_spans(text: str) -> list[Span]:
     return out
 
 
+_RANGE = re.compile(r"\s*(?:至|到|—|－|-|~|～)\s*")  # what joins the two ends of a range
+
+
 def date_spans(text: str) -> list[Span]:
     """Dates, and each range of two joined by 至/到/a dash ("3月1日至5月31日") as one more."""
     dates = [Span(m.start(), m.end(), m.group(0), "date") for m in DATE.finditer(text)]
@@ -145,9 +148,6 @@ def date_spans(text: str) -> list[Span]:
         if _RANGE.fullmatch(text, a.end, b.start)
     ]
     return dates + ranges
-
-
-_RANGE = re.compile(r"\s*(?:至|到|—|－|-|~|～)\s*")
 
 
 def duration_spans(text: str) -> list[Span]:

@@ -206,10 +206,10 @@ def _paragraph(
             ),
             "bigram": len(bigrams & norm_bigrams) / len(bigrams) if bigrams else 0.0,
             "proximity": _proximity(present, norm),
-            "focus": _coverage(info.focus, norm),
+            "focus": coverage(info.focus, norm),
             "title": in_title,
             "lex_article": in_article,
-            "latin": _coverage(latin, norm) if latin else 0.0,
+            "latin": coverage(latin, norm) if latin else 0.0,
             "inv_rank": 1.0 / rank,
             "in_chunk": float(hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)),
             "span": float(span is not None),
@@ -326,7 +326,8 @@ def _part(word: str, text: str) -> float:
     return len(part) / len(word) if part else 0.0
 
 
-def _coverage(terms: Sequence[str], text: str) -> float:
+def coverage(terms: Sequence[str], text: str) -> float:
+    """The share of ``terms`` found in ``text``."""
     return sum(1 for t in terms if t in text) / len(terms) if terms else 0.0
 
 

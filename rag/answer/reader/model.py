@@ -119,7 +119,7 @@ class ReaderModel:
             Logistic.of(data["sentence"]),
             Logistic.of(data["answer"]),
             float(data["threshold"]),
-            {
+            {  # a file from before the chooser maps question classes to names: no chooser
                 kind: Linear.of(m)
                 for kind, m in data.get("extent", {}).items()
                 if isinstance(m, dict)

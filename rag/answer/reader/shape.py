@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.reader.answer_spans import Span, org_spans, person_spans, place_spans
-from rag.answer.reader.features import ANAPHOR, CAUSE_CUE, METHOD_CUE, Candidate
+from rag.answer.reader.features import ANAPHOR, CAUSE_CUE, METHOD_CUE, Candidate, coverage
 from rag.answer.reader.question import QuestionInfo
 from rag.answer.reader.quote_extent import trim_quote
 from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, STOPS, char_class
@@ -207,8 +207,8 @@ def extent_features(info: QuestionInfo, c: Candidate, shown: dict[str, Short]) -
         "clause_share": len(clause) / max(1, len(quote)),
         "short_in_question": _share_in(short, info.text),
         "clause_in_question": _share_in(clause, info.text),
-        "clause_terms": _terms_in(info, clause),
-        "quote_terms": _terms_in(info, quote),
+        "clause_terms": coverage(info.terms, clause),
+        "quote_terms": coverage(info.terms, quote),
     }
     for name in ("slot", "slot_whole", "focus", "proximity", "lex_sentence", "enum"):
         values[name] = c.values.get(name, 0.0)
@@ -217,7 +217,3 @@ def extent_features(info: QuestionInfo, c: Candidate, shown: dict[str, Short]) -
 
 def _share_in(text: str, other: str) -> float:
     return sum(ch in other for ch in text) / len(text) if text else 0.0
-
-
-def _terms_in(info: QuestionInfo, text: str) -> float:
-    return sum(t in text for t in info.terms) / len(info.terms) if info.terms else 0.0
