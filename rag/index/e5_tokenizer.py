@@ -18,6 +18,7 @@ from rag.index.e5_q4 import Vocabulary
 
 METASPACE = "\u2581"
 _SPACES = re.compile(" {2,}")
+_MISSING = (-1, 0.0)  # a string that neither is nor begins any piece
 
 
 class E5Tokenizer:
@@ -25,12 +26,16 @@ class E5Tokenizer:
 
     def __init__(self, vocab: Vocabulary) -> None:
         self.bos, self.eos, self.unk, self.pad = vocab.bos, vocab.eos, vocab.unk, vocab.pad
-        self._pieces: dict[str, tuple[int, float]] = {}
+        pieces: dict[str, tuple[int, float]] = {}
         for idx, (piece, score) in enumerate(zip(vocab.pieces, vocab.scores.tolist(), strict=True)):
-            if piece and idx != vocab.unk and piece not in self._pieces:
-                self._pieces[piece] = (idx, score)
+            if piece and idx != vocab.unk and piece not in pieces:
+                pieces[piece] = (idx, score)
         self._unk_score = float(vocab.scores.min() - np.float32(10.0))
-        self._max_chars = max(len(p) for p in self._pieces)
+        # every prefix of a piece, mapped to the piece's (id, score) or None if it is no piece
+        # itself: the search stops extending a match at the first string no piece starts with
+        starts = {p[:end] for p in pieces for end in range(1, len(p))}
+        self._prefixes: dict[str, tuple[int, float] | None] = dict.fromkeys(starts)
+        self._prefixes.update(pieces)
         self._table = {cp: out for cp, out in vocab.normalization.items()}
 
     def normalize(self, text: str) -> str:
@@ -45,7 +50,7 @@ class E5Tokenizer:
     def content_ids(self, text: str) -> list[int]:
         s = self.normalize(text)
         n = len(s)
-        pieces, unk_score, maxc = self._pieces, self._unk_score, self._max_chars
+        prefixes, unk_score, missing = self._prefixes, self._unk_score, _MISSING
         neg = -1e30
         # float32 accumulators, as in the C engine, so near-ties resolve the same way
         best = array("f", [neg]) * (n + 1)
@@ -57,9 +62,10 @@ class E5Tokenizer:
             bi = best[i]
             if bi <= -1e29:
                 continue
-            stop = min(n, i + maxc)
-            for e in range(i + 1, stop + 1):
-                hit = pieces.get(s[i:e])
+            for e in range(i + 1, n + 1):
+                hit = prefixes.get(s[i:e], missing)
+                if hit is missing:
+                    break
                 if hit is not None:
                     f32[0] = bi + hit[1]
                     sc = f32[0]
