@@ -13,10 +13,8 @@ from rag.index.lexical import (
     LongList,
     Postings,
     _look_up,
-    _norm,
-    drifted_bound,
     idf,
-    impact_bound,
+    impacts,
     invert,
     pruned_top_scores,
     score,
@@ -161,7 +159,7 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
     ]
     for k in (1, 10, 50):
         want = top_scores(every, k, exclude=dead)
-        got = pruned_top_scores(parts, long, k, avglen, params, exclude=dead)
+        got = pruned_top_scores(parts, long, k, exclude=dead)
         assert [key for key, _ in got] == [key for key, _ in want]
         assert np.allclose([s for _, s in got], [s for _, s in want], rtol=1e-6)
 
@@ -182,37 +180,41 @@ def test_a_list_scores_the_same_keys_through_its_bitmap_and_by_binary_search(siz
     _, values = score(postings, 1.7, 20.0, params)
     want = start.copy()
     want[held] += values[pos[held]] * 2
-    norm = _norm(20.0, params)
     for index in (KeyIndex.build(keys), None):
         lst = LongList.of(postings, 1.7, 2, 20.0, params, index)
         got, sums = needles.copy(), start.copy()
-        assert _look_up(lst, norm, got, sums, len(got), 0.0, -np.inf) == len(needles)
+        assert _look_up(lst, got, sums, len(got), 0.0, -np.inf) == len(needles)
         assert got.tolist() == needles.tolist() and sums.tolist() == want.tolist()
         got, sums = needles.copy(), start.copy()  # now keep the sums that reach 0.5
-        kept = _look_up(lst, norm, got, sums, len(got), 0.5, 1.0)
+        kept = _look_up(lst, got, sums, len(got), 0.5, 1.0)
         reach = want + 0.5 >= 1.0
         assert got[:kept].tolist() == needles[reach].tolist()
         assert sums[:kept].tolist() == want[reach].tolist()
 
 
-def test_a_bound_taken_at_one_average_length_holds_at_a_longer_one() -> None:
+def test_a_cached_list_read_at_one_average_length_scores_at_another() -> None:
     params = BM25Params()
     p = Postings(
         np.arange(4, dtype=np.uint32),
         np.array([1, 3, 2, 1], dtype=np.uint16),
         np.array([3, 50, 9, 400], dtype=np.uint16),
     )
-    then = impact_bound(p, 10.0, params)
-    for now in (5.0, 10.0, 13.0, 40.0, 900.0):
-        assert impact_bound(p, now, params) <= drifted_bound(then, 10.0, now)
+    then = CachedList.of(p, 10.0, params, batch=3)
+    for now in (5.0, 13.0, 900.0):
+        moved = then.at(now, params)
+        want = impacts(p.tf, p.length, now, params)
+        assert moved.impacts.tolist() == want.tolist() and moved.bound == float(want.max())
+        assert (moved.avglen, moved.batch) == (now, 3) and moved.postings is p
 
 
 def test_the_list_cache_keeps_one_generation_within_its_budget() -> None:
     def entry(size: int) -> CachedList:
         ids = np.arange(size, dtype=np.uint32)
-        return CachedList(Postings(ids, ids.astype(np.uint16), ids.astype(np.uint16)), 1.0, 1.0, 0)
+        return CachedList.of(
+            Postings(ids, ids.astype(np.uint16), ids.astype(np.uint16) + 1), 1.0, BM25Params(), 0
+        )
 
-    cache = ListCache(budget_bytes=8 * 250)  # 8 bytes a posting
+    cache = ListCache(budget_bytes=12 * 250)  # 12 bytes a posting
     cache.put(1, 0, entry(100))
     cache.put(2, 0, entry(100))
     assert cache.get(1, 0) is not None  # 1 is now the most recently used
@@ -221,3 +223,6 @@ def test_the_list_cache_keeps_one_generation_within_its_budget() -> None:
     assert cache.get(1, 1) is None  # another generation of the lists
     cache.put(4, 1, entry(10))
     assert cache.get(1, 0) is None and cache.get(4, 1) is not None
+    cache.put(4, 1, entry(10).at(2.0, BM25Params()))  # after a write: the list read again
+    cache.put(5, 1, entry(200))  # fits beside the one entry 4 left
+    assert cache.get(4, 1).avglen == 2.0 and cache.get(5, 1) is not None  # type: ignore[union-attr]

@@ -3,9 +3,10 @@
 In numpy every step of a lookup (find a key, read its impact, add, drop the chunks that can
 no longer reach the top k) is an array operation of its own, a dozen per list and ~20 lists
 per query at 1M chunks: their fixed cost, not the data, was most of a search. Each function
-here does one list's work in one call. Float operations follow numpy's exactly (a posting's
-score is ``float32(float32(idf) * impact) * float32(count)``, summed in float64), so results
-equal the numpy reference bit for bit; the tests compare them.
+here does one list's work in one call. A long list's impacts come computed by numpy
+(``lexical.impacts``, kept with the list), and the rest follows numpy's float operations
+exactly (a posting's score is ``float32(float32(idf) * impact) * float32(count)``, summed in
+float64), so results equal the numpy reference bit for bit; the tests compare them.
 
 numba is imported only when a search meets a long list (an index of some 100k chunks), and
 compiles these functions once per machine into its cache (``cache=True``): a small index
@@ -31,14 +32,6 @@ def _popcount(x: np.uint64) -> np.int64:
 
 
 @njit(inline="always")
-def _impact(tf: np.uint16, length: np.uint16, norm: np.ndarray) -> np.float32:
-    # numpy's ``impacts``, operation for operation in float32:
-    # tf / (tf + k1 * ((1 - b) + (b * len) / avglen))
-    t = np.float32(tf)
-    return t / (t + norm[0] * (norm[1] + (norm[2] * np.float32(length)) / norm[3]))
-
-
-@njit(inline="always")
 def _add(sums: np.ndarray, key: int, value: float, fresh: np.ndarray, n: int) -> int:
     if sums[key] == 0.0:  # touched first: every score is positive
         fresh[n] = key
@@ -61,9 +54,7 @@ def add_part(sums: np.ndarray, ids: np.ndarray, values: np.ndarray, fresh: np.nd
 def add_list(
     sums: np.ndarray,
     ids: np.ndarray,
-    tf: np.ndarray,
-    length: np.ndarray,
-    norm: np.ndarray,
+    impacts: np.ndarray,
     weight: np.float32,
     count: np.float32,
     fresh: np.ndarray,
@@ -71,7 +62,7 @@ def add_list(
     """``add_part`` of a whole long list, its scores computed on the way."""
     n = 0
     for j in range(ids.shape[0]):
-        value = float((weight * _impact(tf[j], length[j], norm)) * count)
+        value = float((weight * impacts[j]) * count)
         n = _add(sums, int(ids[j]), value, fresh, n)
     return n
 
@@ -116,9 +107,7 @@ def look_up(
     words: np.ndarray,
     before: np.ndarray,
     ids: np.ndarray,
-    tf: np.ndarray,
-    length: np.ndarray,
-    norm: np.ndarray,
+    impacts: np.ndarray,
     weight: np.float32,
     count: np.float32,
     keys: np.ndarray,
@@ -138,7 +127,7 @@ def look_up(
         s = sums[j]
         at = _position(words, before, ids, key, lo)
         if at >= 0:
-            s += np.float64((weight * _impact(tf[at], length[at], norm)) * count)
+            s += np.float64((weight * impacts[at]) * count)
             lo = at
         elif not words.shape[0]:
             lo = -at - 2  # where the absent key would go

@@ -10,8 +10,8 @@ corpus. Scores follow Lucene's BM25 (the ``bm25s`` "lucene" method the index use
 A search need not sum every posting of a frequent term: ``pruned_top_scores`` (MaxScore)
 sums the short lists and as few long ones as it must, then looks the rest up only for the
 chunks that can still reach the top k; its results equal summing everything. Long lists are
-kept decoded between searches in a ``ListCache``; the loops over their postings run
-compiled (``rag.index.kernels``, numba).
+kept decoded between searches in a ``ListCache``, with each posting's impact at the current
+average length; the loops over their postings run compiled (``rag.index.kernels``, numba).
 """
 
 from __future__ import annotations
@@ -132,11 +132,13 @@ def score(
 class LongList:
     """A long posting list (keys ascending) that a search may score only where it must.
 
-    ``bound`` is at least ``idf * count * impact`` of every posting in it, so a chunk missing from
-    every summed part cannot score more than the bounds of the lists left out.
+    ``impacts`` holds each posting's ``impacts`` (float32) at the search's average length;
+    ``bound`` is ``idf * count`` times the largest of them, so a chunk missing from every
+    summed part cannot score more than the bounds of the lists left out.
     """
 
     postings: Postings
+    impacts: np.ndarray
     idf: float
     count: int  # the term's occurrences in the query
     bound: float
@@ -152,24 +154,13 @@ class LongList:
         params: BM25Params,
         index: KeyIndex | None = None,
     ) -> LongList:
-        bound = term_idf * count * impact_bound(postings, avglen, params)
-        return cls(postings, term_idf, count, bound, index)
+        values = impacts(postings.tf, postings.length, avglen, params)
+        bound = term_idf * count * _largest(values)
+        return cls(postings, values, term_idf, count, bound, index)
 
 
-def impact_bound(postings: Postings, avglen: float, params: BM25Params) -> float:
-    """The largest impact in ``postings`` at ``avglen``."""
-    if not len(postings.ids):
-        return 0.0
-    return float(impacts(postings.tf, postings.length, avglen, params).max())
-
-
-def drifted_bound(bound: float, avglen_then: float, avglen_now: float) -> float:
-    """An impact bound measured at one average length, valid at another.
-
-    Impact falls with ``len / avglen``; when the average grows by a factor ``r`` no impact
-    grows by more than ``r`` (the length term of the denominator shrinks by ``1/r`` at most).
-    """
-    return bound * max(1.0, avglen_now / avglen_then) * (1 + 1e-6)
+def _largest(values: np.ndarray) -> float:
+    return float(values.max()) if len(values) else 0.0
 
 
 def top_scores(
@@ -220,8 +211,6 @@ def pruned_top_scores(
     parts: Sequence[tuple[np.ndarray, np.ndarray]],
     lists: Sequence[LongList],
     k: int,
-    avglen: float,
-    params: BM25Params,
     exclude: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
     """``top_scores`` of ``parts`` plus every long list, scoring long lists only where needed.
@@ -243,17 +232,16 @@ def pruned_top_scores(
         return []
     top = max([int(p[0].max()) for p in parts] + [int(lst.postings.ids[-1]) for lst in lists])
     acc = _Accumulator(top, exclude, compiled=bool(lists))
-    norm = _norm(avglen, params)
     try:
         for ids, values in parts:
             acc.add(ids, values)
         left = np.cumsum([lst.bound for lst in lists])  # bounds of lists[:i + 1]
-        known = _exact_best(acc, acc.sample, lists, k, norm)
+        known = _exact_best(acc, acc.sample, lists, k)
         while lists and left[len(lists) - 1] >= _kth(known, k):
-            fresh = acc.add_list(lists.pop(), norm)
+            fresh = acc.add_list(lists.pop())
             if len(known) < k:
                 pool = fresh if len(known) else acc.sample
-                known = np.concatenate([known, _exact_best(acc, pool, lists, k, norm)])
+                known = np.concatenate([known, _exact_best(acc, pool, lists, k)])
         theta = _kth(known, k)
         floor = theta - (float(left[len(lists) - 1]) if lists else 0.0)
         # a binary search looks the keys up in ascending order; a key bitmap in any order
@@ -267,7 +255,7 @@ def pruned_top_scores(
     keys, n = ids, len(ids)  # both fresh arrays, changed in place
     for i in range(len(lists) - 1, -1, -1):
         left_after, floor = (float(left[i - 1]), theta) if i else (0.0, -np.inf)
-        n = _look_up(lists[i], norm, keys, sums, n, left_after, floor)
+        n = _look_up(lists[i], keys, sums, n, left_after, floor)
     return _best(keys[:n], sums[:n].astype(np.float32), k)
 
 
@@ -279,7 +267,6 @@ def _exact_best(
     pool: np.ndarray,
     lists: Sequence[LongList],
     k: int,
-    norm: np.ndarray,
 ) -> np.ndarray:
     """Full scores of the chunks of ``pool`` with the best sums so far (the lists not yet
     summed looked up for them): the k-th best full score of distinct chunks is a lower bound
@@ -292,18 +279,12 @@ def _exact_best(
     best = np.sort(pool[np.argpartition(-acc.sums[pool], m - 1)[:m]])
     scores = acc.sums[best]
     for lst in lists:
-        _look_up(lst, norm, best, scores, len(best), 0.0, -np.inf)
+        _look_up(lst, best, scores, len(best), 0.0, -np.inf)
     return scores
-
-
-def _norm(avglen: float, params: BM25Params) -> np.ndarray:
-    """``impacts``' constants as the compiled loops take them: float32, as numpy uses them."""
-    return np.array([params.k1, 1 - params.b, params.b, avglen], dtype=np.float32)
 
 
 def _look_up(
     lst: LongList,
-    norm: np.ndarray,
     keys: np.ndarray,
     sums: np.ndarray,
     n: int,
@@ -313,11 +294,11 @@ def _look_up(
     """Add ``lst``'s scores to the sums of the first ``n`` keys that it holds, then keep in
     place those whose sum plus ``left`` reaches ``floor``; how many. The keys are int64, and
     ascending unless the list has a key bitmap."""
-    p, weight, count = lst.postings, np.float32(lst.idf), np.float32(lst.count)
+    weight, count = np.float32(lst.idf), np.float32(lst.count)
     words, before = (lst.index.words, lst.index.before) if lst.index else (_NO_WORDS, _NO_BEFORE)
     return int(
         _kernels().look_up(
-            words, before, p.ids, p.tf, p.length, norm, weight, count, keys, sums, n, left, floor
+            words, before, lst.postings.ids, lst.impacts, weight, count, keys, sums, n, left, floor
         )
     )
 
@@ -407,12 +388,12 @@ class _Accumulator:
             self.sums[ids] += values  # no repeated key within a part, so no lost updates
         return self._touch(fresh)
 
-    def add_list(self, lst: LongList, norm: np.ndarray) -> np.ndarray:
+    def add_list(self, lst: LongList) -> np.ndarray:
         """Add a whole long list's scores (compiled accumulators only)."""
         assert self.kernels is not None
-        p, weight, count = lst.postings, np.float32(lst.idf), np.float32(lst.count)
-        fresh = np.empty(len(p.ids), dtype=np.int64)
-        n = self.kernels.add_list(self.sums, p.ids, p.tf, p.length, norm, weight, count, fresh)
+        ids, weight, count = lst.postings.ids, np.float32(lst.idf), np.float32(lst.count)
+        fresh = np.empty(len(ids), dtype=np.int64)
+        n = self.kernels.add_list(self.sums, ids, lst.impacts, weight, count, fresh)
         return self._touch(fresh[:n])
 
     def _touch(self, fresh: np.ndarray) -> np.ndarray:
@@ -457,20 +438,38 @@ def _best(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]
 
 @dataclass(frozen=True, slots=True)
 class CachedList:
-    """A term's oldest posting list, decoded, with its impact bound at the average length it
-    was read at, and the write batch it came from."""
+    """A term's oldest posting list, decoded, with each posting's impact and the largest one at
+    an average chunk length (every write moves it: ``at`` computes them again), and the write
+    batch it came from."""
 
     postings: Postings
+    impacts: np.ndarray  # float32
     bound: float
     avglen: float
     batch: int
     index: KeyIndex | None = None
 
+    @classmethod
+    def of(
+        cls,
+        postings: Postings,
+        avglen: float,
+        params: BM25Params,
+        batch: int,
+        index: KeyIndex | None = None,
+    ) -> CachedList:
+        values = impacts(postings.tf, postings.length, avglen, params)
+        return cls(postings, values, _largest(values), avglen, batch, index)
+
+    def at(self, avglen: float, params: BM25Params) -> CachedList:
+        """This list's impacts at another average length."""
+        return CachedList.of(self.postings, avglen, params, self.batch, self.index)
+
     @property
     def nbytes(self) -> int:
         p = self.postings
         extra = self.index.nbytes if self.index is not None else 0
-        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes) + extra
+        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes + self.impacts.nbytes) + extra
 
 
 class ListCache:
@@ -501,8 +500,11 @@ class ListCache:
             if generation != self._generation:
                 self._entries.clear()
                 self._bytes, self._generation = 0, generation
-            if entry.nbytes > self.budget or term in self._entries:
+            if entry.nbytes > self.budget:
                 return
+            old = self._entries.pop(term, None)  # the same list at an older average length
+            if old is not None:
+                self._bytes -= old.nbytes
             self._entries[term] = entry
             self._bytes += entry.nbytes
             while self._bytes > self.budget:

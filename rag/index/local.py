@@ -42,9 +42,7 @@ from rag.index.lexical import (
     ListCache,
     LongList,
     Postings,
-    drifted_bound,
     idf,
-    impact_bound,
     invert,
     pruned_top_scores,
     score,
@@ -399,17 +397,20 @@ class LocalStore:
             if entry is None and rest and len(rest[0][1].ids) >= LONG_LIST:
                 batch, first = rest.pop(0)  # the oldest list: it changes only by compaction
                 index = KeyIndex.build(first.ids) if KeyIndex.worth_it(first.ids) else None
-                entry = CachedList(first, impact_bound(first, avglen, bm25), avglen, batch, index)
+                entry = CachedList.of(first, avglen, bm25, batch, index)
+                self._lists.put(term_id, generation, entry)
+            elif entry is not None and entry.avglen != avglen:  # a write since it was read
+                entry = entry.at(avglen, bm25)
                 self._lists.put(term_id, generation, entry)
             if entry is not None:
-                bound = drifted_bound(entry.bound, entry.avglen, avglen)
+                bound = term_idf * count * entry.bound
                 long.append(
-                    LongList(entry.postings, term_idf, count, term_idf * count * bound, entry.index)
+                    LongList(entry.postings, entry.impacts, term_idf, count, bound, entry.index)
                 )
             if rest:  # the batches after it, one part (their keys ascend batch by batch)
                 keys, values = score(Postings.concat([p for _, p in rest]), term_idf, avglen, bm25)
                 parts.append((keys, values * count))
-        found = pruned_top_scores(parts, long, k, avglen, bm25, exclude=self._dead_keys())
+        found = pruned_top_scores(parts, long, k, exclude=self._dead_keys())
         chunks = self._chunks_by_key([key for key, _ in found])
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
 
