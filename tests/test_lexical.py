@@ -192,29 +192,27 @@ def test_a_list_scores_the_same_keys_through_its_bitmap_and_by_binary_search(siz
         assert sums[:kept].tolist() == want[reach].tolist()
 
 
-def test_a_cached_list_read_at_one_average_length_scores_at_another() -> None:
+def test_a_cached_list_holds_its_impacts_at_the_average_length_it_was_read_at() -> None:
     params = BM25Params()
     p = Postings(
         np.arange(4, dtype=np.uint32),
         np.array([1, 3, 2, 1], dtype=np.uint16),
         np.array([3, 50, 9, 400], dtype=np.uint16),
     )
-    then = CachedList.of(p, 10.0, params, batch=3)
-    for now in (5.0, 13.0, 900.0):
-        moved = then.at(now, params)
-        want = impacts(p.tf, p.length, now, params)
-        assert moved.impacts.tolist() == want.tolist() and moved.bound == float(want.max())
-        assert (moved.avglen, moved.batch) == (now, 3) and moved.postings is p
+    for avglen in (5.0, 13.0, 900.0):
+        entry = CachedList.of(p, avglen, params, batch=3)
+        want = impacts(p.tf, p.length, avglen, params)
+        assert entry.impacts.tolist() == want.tolist() and entry.bound == float(want.max())
+        assert (entry.avglen, entry.batch) == (avglen, 3) and entry.ids is p.ids
 
 
 def test_the_list_cache_keeps_one_generation_within_its_budget() -> None:
-    def entry(size: int) -> CachedList:
+    def entry(size: int, avglen: float = 1.0) -> CachedList:
         ids = np.arange(size, dtype=np.uint32)
-        return CachedList.of(
-            Postings(ids, ids.astype(np.uint16), ids.astype(np.uint16) + 1), 1.0, BM25Params(), 0
-        )
+        ones = np.ones(size, dtype=np.uint16)
+        return CachedList.of(Postings(ids, ones, ones), avglen, BM25Params(), 0)
 
-    cache = ListCache(budget_bytes=12 * 250)  # 12 bytes a posting
+    cache = ListCache(budget_bytes=8 * 250)  # 8 bytes a posting: its key and its impact
     cache.put(1, 0, entry(100))
     cache.put(2, 0, entry(100))
     assert cache.get(1, 0) is not None  # 1 is now the most recently used
@@ -223,6 +221,6 @@ def test_the_list_cache_keeps_one_generation_within_its_budget() -> None:
     assert cache.get(1, 1) is None  # another generation of the lists
     cache.put(4, 1, entry(10))
     assert cache.get(1, 0) is None and cache.get(4, 1) is not None
-    cache.put(4, 1, entry(10).at(2.0, BM25Params()))  # after a write: the list read again
+    cache.put(4, 1, entry(10, avglen=2.0))  # after a write: the list read again
     cache.put(5, 1, entry(200))  # fits beside the one entry 4 left
     assert cache.get(4, 1).avglen == 2.0 and cache.get(5, 1) is not None  # type: ignore[union-attr]

@@ -130,14 +130,14 @@ def score(
 
 @dataclass(frozen=True, slots=True)
 class LongList:
-    """A long posting list (keys ascending) that a search may score only where it must.
+    """A long posting list that a search may score only where it must: its keys (ascending)
+    and each posting's ``impacts`` (float32) at the search's average length.
 
-    ``impacts`` holds each posting's ``impacts`` (float32) at the search's average length;
-    ``bound`` is ``idf * count`` times the largest of them, so a chunk missing from every
+    ``bound`` is ``idf * count`` times the largest impact, so a chunk missing from every
     summed part cannot score more than the bounds of the lists left out.
     """
 
-    postings: Postings
+    ids: np.ndarray
     impacts: np.ndarray
     idf: float
     count: int  # the term's occurrences in the query
@@ -156,7 +156,7 @@ class LongList:
     ) -> LongList:
         values = impacts(postings.tf, postings.length, avglen, params)
         bound = term_idf * count * _largest(values)
-        return cls(postings, values, term_idf, count, bound, index)
+        return cls(postings.ids, values, term_idf, count, bound, index)
 
 
 def _largest(values: np.ndarray) -> float:
@@ -225,12 +225,12 @@ def pruned_top_scores(
     parts = sorted((p for p in parts if len(p[0])), key=lambda p: len(p[0]))
     # Summed first: the lists with the most bound per posting (cheap to sum, much to gain).
     lists = sorted(
-        (lst for lst in lists if len(lst.postings.ids)),
-        key=lambda lst: lst.bound / len(lst.postings.ids),
+        (lst for lst in lists if len(lst.ids)),
+        key=lambda lst: lst.bound / len(lst.ids),
     )
     if k <= 0 or not (parts or lists):
         return []
-    top = max([int(p[0].max()) for p in parts] + [int(lst.postings.ids[-1]) for lst in lists])
+    top = max([int(p[0].max()) for p in parts] + [int(lst.ids[-1]) for lst in lists])
     acc = _Accumulator(top, exclude, compiled=bool(lists))
     try:
         for ids, values in parts:
@@ -298,7 +298,7 @@ def _look_up(
     words, before = (lst.index.words, lst.index.before) if lst.index else (_NO_WORDS, _NO_BEFORE)
     return int(
         _kernels().look_up(
-            words, before, lst.postings.ids, lst.impacts, weight, count, keys, sums, n, left, floor
+            words, before, lst.ids, lst.impacts, weight, count, keys, sums, n, left, floor
         )
     )
 
@@ -391,7 +391,7 @@ class _Accumulator:
     def add_list(self, lst: LongList) -> np.ndarray:
         """Add a whole long list's scores (compiled accumulators only)."""
         assert self.kernels is not None
-        ids, weight, count = lst.postings.ids, np.float32(lst.idf), np.float32(lst.count)
+        ids, weight, count = lst.ids, np.float32(lst.idf), np.float32(lst.count)
         fresh = np.empty(len(ids), dtype=np.int64)
         n = self.kernels.add_list(self.sums, ids, lst.impacts, weight, count, fresh)
         return self._touch(fresh[:n])
@@ -438,11 +438,11 @@ def _best(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]
 
 @dataclass(frozen=True, slots=True)
 class CachedList:
-    """A term's oldest posting list, decoded, with each posting's impact and the largest one at
-    an average chunk length (every write moves it: ``at`` computes them again), and the write
-    batch it came from."""
+    """A term's oldest posting list as a search scores it: its keys, each posting's impact and
+    the largest one at the average chunk length it was read at (a write moves the average, and
+    the list is then read again), and the write batch it came from."""
 
-    postings: Postings
+    ids: np.ndarray
     impacts: np.ndarray  # float32
     bound: float
     avglen: float
@@ -459,17 +459,12 @@ class CachedList:
         index: KeyIndex | None = None,
     ) -> CachedList:
         values = impacts(postings.tf, postings.length, avglen, params)
-        return cls(postings, values, _largest(values), avglen, batch, index)
-
-    def at(self, avglen: float, params: BM25Params) -> CachedList:
-        """This list's impacts at another average length."""
-        return CachedList.of(self.postings, avglen, params, self.batch, self.index)
+        return cls(postings.ids, values, _largest(values), avglen, batch, index)
 
     @property
     def nbytes(self) -> int:
-        p = self.postings
         extra = self.index.nbytes if self.index is not None else 0
-        return int(p.ids.nbytes + p.tf.nbytes + p.length.nbytes + self.impacts.nbytes) + extra
+        return int(self.ids.nbytes + self.impacts.nbytes) + extra
 
 
 class ListCache:

@@ -386,7 +386,12 @@ class LocalStore:
             generation = _meta_int(db, "compactions")  # long lists change only by compaction
             terms = self._terms(db, list(weights))
             by_id = {term_id: (term, df) for term, (term_id, df) in terms.items()}
-            cached = {t: e for t in by_id if (e := self._lists.get(t, generation)) is not None}
+            # a list read at another average length (a write since) is read again
+            cached = {
+                t: e
+                for t in by_id
+                if (e := self._lists.get(t, generation)) is not None and e.avglen == avglen
+            }
             rows = self._postings_after(
                 db, {t: cached[t].batch if t in cached else -1 for t in by_id}
             )
@@ -399,14 +404,9 @@ class LocalStore:
                 index = KeyIndex.build(first.ids) if KeyIndex.worth_it(first.ids) else None
                 entry = CachedList.of(first, avglen, bm25, batch, index)
                 self._lists.put(term_id, generation, entry)
-            elif entry is not None and entry.avglen != avglen:  # a write since it was read
-                entry = entry.at(avglen, bm25)
-                self._lists.put(term_id, generation, entry)
             if entry is not None:
                 bound = term_idf * count * entry.bound
-                long.append(
-                    LongList(entry.postings, entry.impacts, term_idf, count, bound, entry.index)
-                )
+                long.append(LongList(entry.ids, entry.impacts, term_idf, count, bound, entry.index))
             if rest:  # the batches after it, one part (their keys ascend batch by batch)
                 keys, values = score(Postings.concat([p for _, p in rest]), term_idf, avglen, bm25)
                 parts.append((keys, values * count))
