@@ -50,6 +50,11 @@ ARTICLES = [
         "text": "沈蔓青是一位儿童文学作家，1968年出生。她现在生活在青屿市。",
     },
     {
+        "id": "wharf",
+        "title": "东湾5号码头改造完工",
+        "text": "东湾码头群的改造工程近日全部完工。该码头岸线长420米，可同时停靠两艘货轮。",
+    },
+    {
         "id": "park",
         "title": "滨江园区招商",
         "text": "滨江园区今年引进了三家龙头企业：恒远科技、江东材料以及南湖生物，"
@@ -169,6 +174,15 @@ def test_a_sentence_whose_subject_is_a_pronoun_has_the_title_s_words(engine: Rag
     assert by_start["她现"].values["lex_sentence"] == pytest.approx(1.0)
     assert by_start["沈蔓"].values["lex_sentence"] < 1.0
     assert _ask(engine, "沈蔓青现在生活在哪里？")[0].startswith("她现在生活在青屿市")
+
+
+def test_a_sentence_whose_subject_is_a_pronoun_has_the_title_s_figures(engine: RagEngine) -> None:
+    # "该码头" is the title's 5号码头: the question's "5" is not missing from that sentence
+    info = analyse("东湾5号码头的岸线有多长？")
+    cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
+    by_start = {c.sentence[:2]: c for c in cands if c.hit.chunk.doc_id == "wharf"}
+    assert by_start["该码"].values["figures"] == 1.0
+    assert by_start["东湾"].values["figures"] == 0.0
 
 
 def test_the_asked_relation_counts_apart_from_the_article_s_subject(engine: RagEngine) -> None:

@@ -58,7 +58,8 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "span_fits",  # ... in the asked unit, title or date precision
     "slot",  # the question's frame points into the sentence
     "slot_whole",  # ... with both sides found
-    "figures",  # share of the question's numbers and dates in the sentence
+    "figures",  # share of the question's numbers and dates in the sentence (with the title's
+    # when its subject is a pronoun, as for lex_sentence: "该码头…" under "5号码头…")
     "missing_entity",  # share of the question's names absent from the whole article
     "missing_figure",  # share of the question's figures absent from the paragraph
     "position",  # sentence index / sentences in the paragraph
@@ -216,7 +217,7 @@ def _paragraph(
             "span_fits": float(span is not None and fits),
             "slot": float(slot is not None),
             "slot_whole": float(slot is not None and slot.whole),
-            "figures": sum(f in norm for f in figures) / len(figures) if figures else 0.0,
+            "figures": sum(f in said for f in figures) / len(figures) if figures else 0.0,
             "missing_entity": missing_entity,
             "missing_figure": missing_figure,
             "position": index / len(sentences),
