@@ -140,6 +140,8 @@ def test_person_spans_carry_the_titles_before_the_name() -> None:
         ("节目主持人韩雨麒登场。", ["韩雨麒"]),
         # an interpunct between a country and an event joins no person
         ("中国·丝绸之路博览会在西安举行", []),
+        # after a title the name is read whole, though the tagger splits its surname off
+        ("南屿美术馆馆长许文澜介绍，新馆明年开放。", ["许文澜"]),
     ],
 )
 def test_names_are_found_whole(sentence: str, names: list[str]) -> None:
@@ -168,3 +170,10 @@ def test_org_spans_find_names_and_agents() -> None:
     assert "江东医学研究院" in found
     found = {s.text for s in org_spans("集聚青川恒远科技股份有限公司等领先企业")}
     assert any(t.endswith("青川恒远科技股份有限公司") for t in found)
+
+
+def test_an_org_name_keeps_a_bracketed_word_and_stops_at_a_byline() -> None:
+    found = {s.text for s in org_spans("本报讯（记者 周某某）东岭大学材料学院近日发布成果")}
+    assert "东岭大学" in found and not any("）" in t for t in found)
+    found = {s.text for s in org_spans("南屿（青川）综合研究院发布报告")}
+    assert "南屿（青川）综合研究院" in found

@@ -87,6 +87,9 @@ ORG_SUFFIX = re.compile(
 )
 # An organisation's name runs back from its suffix to punctuation, a quote or a conjunction.
 _ORG_BREAK = set(CLAUSE_END + STOPS + '“”"《》 和与及或')
+_OPENER_OF = {"）": "（", ")": "("}
+_CLOSERS = frozenset(_OPENER_OF)
+MAX_ORG = 40  # characters of an organisation's name
 _ORG_LEAD = re.compile(
     r"^(?:由|是|为|在|从|向|对|被|将|经|据|其|该|此|依托|联合|通过|以|与|和|及|的|到|即|把|让|给|等|近日|日前|毕业于|来自|隶属于|属于|位于)+"
 )
@@ -259,12 +262,26 @@ def agent_spans(text: str) -> list[Span]:
     return [Span(m.start(1), m.end(1), m.group(1), "agent") for m in AGENT.finditer(text)]
 
 
+def _org_start(text: str, i: int, end: int) -> int:
+    """Where an organisation's name ending at ``end`` begins: back from ``i`` to a break. A
+    bracket is part of the name when it holds a word ("中国（上海）…"), and ends it when it
+    holds more (a byline's "（记者 某某）" before the name)."""
+    while i > 0 and text[i - 1] not in _ORG_BREAK and end - i < MAX_ORG:
+        if text[i - 1] in _CLOSERS:
+            opener = text.rfind(_OPENER_OF[text[i - 1]], max(0, end - MAX_ORG), i - 1)
+            inside = text[opener + 1 : i - 1] if opener >= 0 else ""
+            if not inside or any(ch in _ORG_BREAK for ch in inside):
+                break
+            i = opener
+            continue
+        i -= 1
+    return i
+
+
 def org_spans(text: str) -> list[Span]:
     out: list[Span] = agent_spans(text)
     for m in ORG_SUFFIX.finditer(text):
-        i = m.start()
-        while i > 0 and text[i - 1] not in _ORG_BREAK and m.end() - i < 40:
-            i -= 1
+        i = _org_start(text, m.start(), m.end())
         name = text[i : m.end()]
         lead = _ORG_LEAD.match(name)
         if lead:
