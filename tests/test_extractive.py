@@ -52,7 +52,7 @@ ARTICLES = [
     {
         "id": "wharf",
         "title": "东湾5号码头改造完工",
-        "text": "东湾码头群的改造工程近日全部完工。该码头岸线长420米，可同时停靠两艘货轮。",
+        "text": "东湾港区的改造工程近日全部完工。该码头岸线长420米，可同时停靠两艘货轮。",
     },
     {
         "id": "park",
@@ -183,6 +183,18 @@ def test_a_sentence_whose_subject_is_a_pronoun_has_the_title_s_figures(engine: R
     by_start = {c.sentence[:2]: c for c in cands if c.hit.chunk.doc_id == "wharf"}
     assert by_start["该码"].values["figures"] == 1.0
     assert by_start["东湾"].values["figures"] == 0.0
+
+
+def test_a_name_the_question_abbreviates_is_not_missing_from_the_article(
+    engine: RagEngine,
+) -> None:
+    # the article's title writes 东湾5号码头 out; the question shortens it to 东湾码头
+    for question, missing in (("“东湾码头”的岸线有多长？", 0.0), ("“西岭码头”的岸线有多长？", 1.0)):
+        info = analyse(question)
+        assert info.entities[-1].endswith("码头")  # a name, which the article must mention
+        cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
+        wharf = [c for c in cands if c.hit.chunk.doc_id == "wharf"]
+        assert wharf and all(c.values["missing_entity"] == missing for c in wharf)
 
 
 def test_the_asked_relation_counts_apart_from_the_article_s_subject(engine: RagEngine) -> None:

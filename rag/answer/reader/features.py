@@ -26,7 +26,7 @@ from rag.index.lexical import UNSEEN
 from rag.index.store import Store
 from rag.ingest.documents import Article, Paragraph
 from rag.search.retrieval import Hit
-from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, char_class
+from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, STOPS, char_class, has_han
 from rag.text.normalize import fold, normalize
 from rag.text.sentences import split_sentences
 from rag.text.tokens import word_bounds
@@ -161,7 +161,9 @@ def _paragraph(
     in_article = sum(w for t, w in weights.items() if t in whole) / total
     names = info.entities
     missing_entity = (
-        sum(1 for n in names if normalize(n).lower() not in whole) / len(names) if names else 0.0
+        sum(1 for n in names if not _mentions(whole, normalize(n).lower())) / len(names)
+        if names
+        else 0.0
     )
     figures = info.dates + info.numbers
     missing_figure = sum(1 for f in figures if f not in context) / len(figures) if figures else 0.0
@@ -304,6 +306,25 @@ def _article_text(article: Article) -> tuple[str, tuple[tuple[str, str], ...]]:
         _article_cache.clear()
     _article_cache[key] = (text, aliases)
     return text, aliases
+
+
+ABBREVIATION_GAP = 3  # characters a full name may hold between two of its abbreviation's
+_IN_NAME = char_class(CLAUSE_END, STOPS, negate=True, also=r"\s")  # a name spans no punctuation
+
+
+@lru_cache(maxsize=4096)
+def _abbreviated(name: str) -> re.Pattern[str]:
+    """A full form that ``name`` abbreviates: its characters in order, a few between each
+    ("锂电池" in "锂离子电池", "北大" in "北京大学")."""
+    gap = f"{_IN_NAME}{{0,{ABBREVIATION_GAP}}}?"
+    return re.compile(gap.join(re.escape(ch) for ch in name))
+
+
+def _mentions(text: str, name: str) -> bool:
+    """``name`` is in ``text``, written out or as the full form a Chinese name abbreviates."""
+    return name in text or (
+        len(name) >= 2 and has_han(name) and bool(_abbreviated(name).search(text))
+    )
 
 
 def _bigrams(text: str) -> set[str]:
