@@ -37,6 +37,17 @@ def test_markdown_headings_become_title_and_sections(tmp_path: Path) -> None:
     ]
 
 
+def test_a_byline_line_before_the_text_is_the_byline_not_a_paragraph() -> None:
+    article = parse_plain(
+        "# 新馆开放\n\n记者 林某某\n\n新馆今天开放。\n\n记者 王某\n", "d", "s", markdown=True
+    )
+    assert article.byline == "记者 林某某"
+    assert [p.text for p in article.paragraphs] == ["新馆今天开放。", "记者 王某"]
+    # a sentence that opens with 记者 is text
+    article = parse_plain("新馆开放\n\n记者看到，新馆今天开放。", "d", "s")
+    assert article.byline is None and len(article.paragraphs) == 1
+
+
 def test_english_lines_rejoin_with_a_space() -> None:
     article = parse_plain("Title\n\nfirst line\nsecond line.", "d", "s")
     assert article.paragraphs[0].text == "first line second line."

@@ -11,8 +11,9 @@ import re
 from rag.errors import DocumentLoadError
 from rag.ingest.documents import Article, Paragraph, cjk_joiner, join_lines
 from rag.ingest.layout import PAGE_BREAK, build_article, text_pages
+from rag.ingest.markers import BYLINE_LINE
 from rag.ingest.pages import looks_like_page, parse_page
-from rag.text.chars import CLAUSE_END, ELLIPSIS, SENTENCE_END
+from rag.text.chars import CLAUSE_END, COMMAS, ELLIPSIS, SENTENCE_END
 
 _BLANK_LINE = re.compile(r"\n[ \t\u3000\r]*\n")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -54,12 +55,14 @@ def parse_plain(
     """A plain document: paragraphs split on blank lines (on line breaks if there are none).
 
     Offsets refer to ``text``. Without a ``title``, a first line that looks like a heading (a
-    Markdown ``#`` heading, or a short line without final punctuation) becomes the title.
+    Markdown ``#`` heading, or a short line without final punctuation) becomes the title; a
+    short line before the first paragraph that reads as a byline ("记者 某某") is the byline.
     """
     blocks = _plain_blocks(text)
     sections: list[str] = []
     section: str | None = None
     paragraphs: list[Paragraph] = []
+    byline: str | None = None
     for k, lines in enumerate(blocks):
         first = lines[0][0]
         heading = _MD_HEADING.match(first) if markdown and len(lines) == 1 else None
@@ -79,6 +82,9 @@ def parse_plain(
         ):
             title = first
             continue
+        if _is_byline(lines) and not paragraphs and byline is None:
+            byline = first
+            continue
         body, pieces = join_lines(lines, cjk_joiner)
         paragraphs.append(Paragraph(doc_id, len(paragraphs) + 1, body, pieces, "body", section))
     return Article(
@@ -86,7 +92,22 @@ def parse_plain(
         title=title if title is not None else doc_id,
         paragraphs=tuple(paragraphs),
         source=source,
+        byline=byline,
         sections=tuple(sections),
+    )
+
+
+MAX_BYLINE = 30  # characters of a byline on its own line (as in page layouts)
+
+
+def _is_byline(lines: list[tuple[str, int]]) -> bool:
+    """One short line that opens as a byline does and is no sentence ("记者说…。" is one)."""
+    line = lines[0][0]
+    return (
+        len(lines) == 1
+        and len(line) <= MAX_BYLINE
+        and bool(BYLINE_LINE.match(line))
+        and not any(ch in SENTENCE_END + COMMAS for ch in line)
     )
 
 
