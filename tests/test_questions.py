@@ -56,6 +56,7 @@ def test_question_details_used_against_near_misses() -> None:
     assert "杭州" in analyse("杭州高新区今年新认定了多少家企业？").entities
     assert "天枢820" in analyse("“天枢820”芯片的功耗是多少？").entities
     assert not analyse("How many?").focus
+    assert not analyse("本届赛事设了哪些项目？").entities  # the tagger's "哪些项目" is no name
 
 
 def test_number_spans_keep_units_and_skip_dates() -> None:
@@ -151,6 +152,8 @@ def test_names_are_found_whole(sentence: str, names: list[str]) -> None:
 def test_a_word_the_tagger_reads_as_a_name_is_no_name_without_a_surname() -> None:
     # jieba tags the verb 通达 ("reaches") as a name; 通 is no surname
     assert person_spans("港口共有航线12条，通达全球30个国家。") == []
+    # its dictionary has 高新区 as a name too: a run ending in an administrative unit is a place
+    assert person_spans("总部位于城南高新区。") == []
     assert [s.text for s in person_spans("主持人周远宣布开幕。")] == ["周远"]
     assert {"周", "欧阳"} <= surnames() and "通" not in surnames()
 

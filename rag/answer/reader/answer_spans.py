@@ -73,6 +73,9 @@ NAME_FLAGS = frozenset({"nr", "nrt", "nrfg"})
 _NAME_PIECE_FLAGS = NAME_FLAGS | {"ns", "nz", "zg", "ng", "eng"}
 _NAME_CHAR_FLAGS = frozenset({"m", "n", "j", "g"})  # a lone character the tagger split off
 MAX_HAN_NAME = 2  # a name run this short must start with a surname (longer: often foreign)
+# A run ending in an administrative unit is a place, though the tagger's dictionary has some
+# (高新区) as names.
+ADMINISTRATIVE = frozenset("省市县区镇乡村")
 _GIVEN_FLAGS = frozenset({"n", "ng", "nr", "g"})
 # jieba's count of a lone character below which it is read as the third of a two-character
 # name. In CMRC's train contexts the characters the tagger split off names counted 11-571
@@ -193,7 +196,8 @@ def _name_runs(words: tuple[tuple[str, str, int], ...]) -> list[tuple[int, int]]
             chinese = chinese and flag == "nr"
             continue
         short = chinese and end - start <= MAX_HAN_NAME
-        if 2 <= end - start <= 6 and not (short and not _has_surname(text[start:end])):
+        named = 2 <= end - start <= 6 and text[end - 1 : end] not in ADMINISTRATIVE
+        if named and not (short and not _has_surname(text[start:end])):
             if short and at == end and _given_name_char(word, flag):
                 end += 1  # "袁丽" + "嫦": the tagger split the last character off
             runs.append((start, end))

@@ -142,7 +142,11 @@ def _entities(text: str) -> tuple[str, ...]:
     names = [
         w
         for w, flag, _ in tagged_words(text)
-        if flag in _PROPER_FLAGS and len(w) >= 2 and in_dictionary(w) and w[0] not in _FUNCTION
+        if flag in _PROPER_FLAGS
+        and len(w) >= 2
+        and in_dictionary(w)
+        and w[0] not in _FUNCTION
+        and not QUESTION_WORDS.search(w)  # the tagger's "哪些项目" asks, it names nothing
     ]
     names += _QUOTED.findall(text)
     return tuple(dict.fromkeys(n for n in names if not QUESTION_WORDS.fullmatch(n)))
