@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.answer.reader.features import SENTENCE_FEATURES, candidates
+from rag.answer.reader.features import ABSTENTION_ONLY, SENTENCE_FEATURES, candidates
 from rag.answer.reader.model import Linear, ReaderModel, Standardiser, load_model
 from rag.answer.reader.question import analyse
 from rag.answer.reader.reader import ExtractiveAnswerer, choose_extent
@@ -162,7 +162,8 @@ def test_a_subject_absent_from_the_corpus_is_refused(engine: RagEngine) -> None:
 def test_every_feature_is_set_for_every_candidate(engine: RagEngine) -> None:
     info = analyse("河滨图书馆有哪三大功能区？")
     cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
-    assert cands and all(set(c.values) <= set(SENTENCE_FEATURES) for c in cands)
+    assert cands and all(set(c.values) <= {*SENTENCE_FEATURES, *ABSTENTION_ONLY} for c in cands)
+    assert all("focus_article" in c.values for c in cands)
     assert any(c.values["list_enum"] > 0 for c in cands)
 
 
