@@ -147,12 +147,15 @@ def test_maxscore_equals_scoring_every_list(seed: int) -> None:
     parts = [e for e, p in zip(every, lists, strict=True) if len(p.ids) < long_at]
     long = [
         LongList.of(
-            p,
+            CachedList.of(
+                p,
+                avglen,
+                params,
+                batch=0,
+                index=KeyIndex.build(p.ids) if seed % 2 else None,  # both ways of finding a key
+            ),
             w,
             c,
-            avglen,
-            params,
-            KeyIndex.build(p.ids) if seed % 2 else None,  # both ways of finding a key
         )
         for p, w, c in zip(lists, idfs, counts, strict=True)
         if len(p.ids) >= long_at
@@ -181,7 +184,7 @@ def test_a_list_scores_the_same_keys_through_its_bitmap_and_by_binary_search(siz
     want = start.copy()
     want[held] += values[pos[held]] * 2
     for index in (KeyIndex.build(keys), None):
-        lst = LongList.of(postings, 1.7, 2, 20.0, params, index)
+        lst = LongList.of(CachedList.of(postings, 20.0, params, 0, index), 1.7, 2)
         got, sums = needles.copy(), start.copy()
         assert _look_up(lst, got, sums, len(got), 0.0, -np.inf) == len(needles)
         assert got.tolist() == needles.tolist() and sums.tolist() == want.tolist()

@@ -145,18 +145,10 @@ class LongList:
     index: KeyIndex | None = None  # finds a key's position without a binary search
 
     @classmethod
-    def of(
-        cls,
-        postings: Postings,
-        term_idf: float,
-        count: int,
-        avglen: float,
-        params: BM25Params,
-        index: KeyIndex | None = None,
-    ) -> LongList:
-        values = impacts(postings.tf, postings.length, avglen, params)
-        bound = term_idf * count * _largest(values)
-        return cls(postings.ids, values, term_idf, count, bound, index)
+    def of(cls, entry: CachedList, term_idf: float, count: int) -> LongList:
+        """A cached list as one query's term (its IDF, its occurrences in the query) scores it."""
+        bound = term_idf * count * entry.bound
+        return cls(entry.ids, entry.impacts, term_idf, count, bound, entry.index)
 
 
 def _largest(values: np.ndarray) -> float:

@@ -405,8 +405,7 @@ class LocalStore:
                 entry = CachedList.of(first, avglen, bm25, batch, index)
                 self._lists.put(term_id, generation, entry)
             if entry is not None:
-                bound = term_idf * count * entry.bound
-                long.append(LongList(entry.ids, entry.impacts, term_idf, count, bound, entry.index))
+                long.append(LongList.of(entry, term_idf, count))
             if rest:  # the batches after it, one part (their keys ascend batch by batch)
                 keys, values = score(Postings.concat([p for _, p in rest]), term_idf, avglen, bm25)
                 parts.append((keys, values * count))

@@ -24,6 +24,7 @@ from rag.ingest.documents import Article, Paragraph, ParagraphKind, cjk_joiner, 
 from rag.ingest.markers import (
     BYLINE_LINE,
     HEADING_NUMBER,
+    MAX_BYLINE,
     ends_sentence,
     is_caption,
     is_page_number,
@@ -219,7 +220,7 @@ def _kind(p: _Placed, body_size: float, geo: Geometry) -> str:
         return "heading"
     if len(text) <= 80 and is_caption(text):
         return "caption"
-    if len(text) <= 30 and BYLINE_LINE.match(text):
+    if len(text) <= MAX_BYLINE and BYLINE_LINE.match(text):
         return "byline"
     return "body"
 

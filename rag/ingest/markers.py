@@ -41,7 +41,8 @@ CAPTION_INNER = re.compile(rf"{char_class(FULL_STOPS)}\s*图为")
 # An editor's note opening an article.
 NOTE_START = re.compile(r"^编者按")
 
-# A byline on its own line: the reporter, correspondent or author.
+# A byline on its own line: the reporter, correspondent or author; at most this long.
+MAX_BYLINE = 30
 BYLINE_LINE = re.compile(
     r"^(?:◎|本报记者|本报特约|特约记者|通讯员|特约通讯员|记者|作者[:：\s]|撰稿[:：\s]|文[／/|｜:：]|文\s*[/／]|文\s*[|｜])"
 )

@@ -11,7 +11,7 @@ import re
 from rag.errors import DocumentLoadError
 from rag.ingest.documents import Article, Paragraph, cjk_joiner, join_lines
 from rag.ingest.layout import PAGE_BREAK, build_article, text_pages
-from rag.ingest.markers import BYLINE_LINE
+from rag.ingest.markers import BYLINE_LINE, MAX_BYLINE
 from rag.ingest.pages import looks_like_page, parse_page
 from rag.text.chars import CLAUSE_END, COMMAS, ELLIPSIS, SENTENCE_END
 
@@ -95,9 +95,6 @@ def parse_plain(
         byline=byline,
         sections=tuple(sections),
     )
-
-
-MAX_BYLINE = 30  # characters of a byline on its own line (as in page layouts)
 
 
 def _is_byline(lines: list[tuple[str, int]]) -> bool:
