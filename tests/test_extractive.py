@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.answer.reader.features import ABSTENTION_ONLY, SENTENCE_FEATURES, candidates
+from rag.answer.reader.features import ABSTENTION_ONLY, SENTENCE_FEATURES, _proximity, candidates
 from rag.answer.reader.model import Linear, ReaderModel, Standardiser, load_model
 from rag.answer.reader.question import analyse
 from rag.answer.reader.reader import ExtractiveAnswerer, choose_extent
@@ -196,6 +196,12 @@ def test_a_name_the_question_abbreviates_is_not_missing_from_the_article(
         cands = candidates(info, engine.search(info.text, k=3).hits, engine.store, 3)
         wharf = [c for c in cands if c.hit.chunk.doc_id == "wharf"]
         assert wharf and all(c.values["missing_entity"] == missing for c in wharf)
+
+
+def test_proximity_spans_only_the_words_the_sentence_itself_holds() -> None:
+    # "东湾" came from the title (a pronoun-subject sentence): it has no place in the sentence
+    text = "总投资很多，其中新建两座"
+    assert _proximity({"总投资", "新建", "东湾"}, text) == pytest.approx(5 / 10)
 
 
 def test_the_asked_relation_counts_apart_from_the_article_s_subject(engine: RagEngine) -> None:

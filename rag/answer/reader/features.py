@@ -344,7 +344,8 @@ def _bigrams(text: str) -> set[str]:
 def _proximity(words: set[str], text: str) -> float:
     """The characters the found words take up over the stretch from the first to the last
     (1: side by side; near 0: scattered over a long sentence)."""
-    places = [(text.find(w), len(w)) for w in words if len(w) >= 2]
+    found = ((text.find(w), len(w)) for w in words if len(w) >= 2)
+    places = [(at, n) for at, n in found if at >= 0]  # not the words found in the title only
     if len(places) < 2:
         return float(bool(places))
     lo = min(p for p, _ in places)
