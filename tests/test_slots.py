@@ -43,6 +43,10 @@ def test_frame_around_the_question_word(question: str, expected: Frame | None) -
         # Only the left side of a two-sided frame: a slot, but not a whole one; an
         # enumeration runs on to the clause break.
         ("这种草分布在哪些地区？", "分布在甲省、乙省、丙省等地，生长于海拔500米的地区。", "甲省、乙省、丙省等地", False),
+        # The source drops the words that narrow the hole down ("几个海外市场细分品类" ->
+        # "5个品类"); the right side matches from inside the question, the left anchoring it,
+        # ahead of the whole right side found in another clause.
+        ("公司已在几个海外市场细分品类建立稳定的销售渠道？", "在12个海外市场细分品类中，公司已在5个品类建立稳定的销售渠道。", "5个", True),
     ],
 )  # fmt: skip
 def test_slot(question: str, sentence: str, answer: str, whole: bool) -> None:
@@ -59,6 +63,13 @@ def test_no_slot_when_the_question_words_are_absent_or_too_far_apart() -> None:
     assert find_slot(f, fold("这座城市有许多公园。")) is None
     far = "由" + "很" * 50 + "出资修建"
     slot = find_slot(f, fold(far))
+    assert slot is None or not slot.whole
+
+
+def test_a_side_matched_from_inside_the_question_needs_the_other_side_anchored() -> None:
+    f = frame("园区目前有几个已经具备比较成熟的配套？".lower())
+    assert f is not None
+    slot = find_slot(f, fold("在12个片区中，园区已在5个片区形成成熟的配套，还有一部分正在建设。"))
     assert slot is None or not slot.whole
 
 

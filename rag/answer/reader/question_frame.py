@@ -72,12 +72,18 @@ def find_slot(f: Frame, text: str, bounds: frozenset[int] | None = None) -> Slot
         key=lambda hits: _len(hits[0]) if hits else 0,
     )
     rights = _prefix_hits(f.after, text)
+    # The source often drops the words next to the hole that only narrow it down ("已在几个
+    # 海外市场细分品类建立…" is answered by "…已在5个品类建立…"): the right side may also
+    # match from inside the question's words, when enough of the left side anchors it.
+    inner = _inner_hits(f.after, text)
     if bounds is not None:
         lefts = [(s, e) for s, e in lefts if e in bounds]
         rights = [(s, e) for s, e in rights if s in bounds]
+        inner = [(s, e) for s, e in inner if s in bounds]
     best: tuple[int, int, int] | None = None  # (matched chars, start, end)
     for ls, le in lefts:
-        for rs, re_ in rights:
+        anchored = _enough((ls, le), f.before)
+        for rs, re_ in rights + inner if anchored else rights:
             if le < rs <= le + MAX_GAP and not any(c in _BREAK for c in text[le:rs]):
                 matched = (le - ls) + (re_ - rs)
                 if matched >= 3 and (best is None or matched > best[0]):
@@ -125,6 +131,19 @@ def _prefix_hits(words: str, text: str) -> list[tuple[int, int]]:
         if hits:
             return hits
     return []
+
+
+def _inner_hits(words: str, text: str) -> list[tuple[int, int]]:
+    """Per start inside ``words`` (after its first character), where the longest run from
+    there, of two characters at least, occurs in ``text``."""
+    hits: set[tuple[int, int]] = set()
+    for start in range(1, len(words) - 1):
+        for n in range(len(words) - start, 1, -1):
+            found = occurrences(words[start : start + n], text)
+            if found:
+                hits.update(found)
+                break
+    return sorted(hits)
 
 
 def occurrences(needle: str, text: str) -> list[tuple[int, int]]:
