@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.reader.reader import ExtractiveAnswerer
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
@@ -124,3 +125,23 @@ def test_the_glossary_is_read_once_and_then_from_the_cache(tmp_path: Path) -> No
     source_copy.write_bytes(source.read_bytes())
     cached.write_text('{"subsidy": ["津贴"]}', encoding="utf-8")  # what is read is the cache
     assert read_glossary(source_copy, tmp_path / "cache") == {"subsidy": ("津贴",)}
+
+
+def test_any_translation_of_a_word_counts_as_that_word_for_the_reader(
+    harbour_engine: RagEngine,
+) -> None:
+    """ "extended" is 推广 as often as 延长: a sentence saying 延长 holds the word even where
+    the corpus also says 推广, the more common translation."""
+    harbour_engine.add_document(
+        "港区渔业",
+        "港区推广新型渔网，扩展冷链仓库，延伸航道。受台风影响，休渔期延长了十天。",
+        doc_id="season",
+    )
+    answerer, store = harbour_engine.answerer, harbour_engine.store
+    assert isinstance(answerer, ExtractiveAnswerer)
+    question = "Why was the closure extended?"
+    hits = harbour_engine.search(question, k=3, mode="bm25").hits
+    info = answerer.question_info(question, store, hits)
+    assert ("延长", "推广") in info.synonyms and "推广" in info.terms
+    overlap = {c.sentence: c.values["lex_sentence"] for c in answerer.candidates(info, hits, store)}
+    assert overlap["受台风影响，休渔期延长了十天。"] > 0

@@ -23,13 +23,21 @@ def chinese_terms(text: str, store: Store) -> list[str]:
     """For English ``text``: the Chinese words of its translations that occur in ``store``
     (at most :data:`PER_WORD` each), then its own words that occur there verbatim (names,
     model numbers, figures). Empty for text with Han characters."""
+    groups, verbatim = chinese_groups(text, store, PER_WORD)
+    return list(dict.fromkeys([w for g in groups for w in g] + verbatim))
+
+
+def chinese_groups(
+    text: str, store: Store, per_word: int
+) -> tuple[list[tuple[str, ...]], list[str]]:
+    """For English ``text``: per English word or phrase, the Chinese words that translate it
+    and occur in ``store`` (the most common first, at most ``per_word``); and its own words
+    that occur in ``store`` verbatim. Empty for text with Han characters."""
     if has_han(text):
-        return []
+        return [], []
     options = translate(text)
     words = tokenize(text)  # as the index cut its text: names, model numbers, figures
-    candidates = [w for t in options for w in t.chinese] + words
-    idf = store.idf(candidates)
+    idf = store.idf([w for t in options for w in t.chinese] + words)
     known = {t for t in idf if t != UNSEEN}
-    terms = [w for t in options for w in [c for c in t.chinese if c in known][:PER_WORD]]
-    terms += [w for w in words if w in known]
-    return list(dict.fromkeys(terms))
+    groups = [found for t in options if (found := tuple(c for c in t.chinese if c in known))]
+    return [g[:per_word] for g in groups], [w for w in words if w in known]

@@ -159,12 +159,14 @@ def _paragraph(
     weights: dict[str, float],
 ) -> list[Candidate]:
     paragraph = article.paragraph(hit.chunk.paragraph)
-    title = normalize(article.title).lower()
+    title = _with_synonyms(normalize(article.title).lower(), info.synonyms)
     context = normalize(f"{article.title} {paragraph.section or ''} {paragraph.text}").lower()
+    context = _with_synonyms(context, info.synonyms)
     total = sum(weights.values()) or 1.0
     in_context = sum(w for t, w in weights.items() if t in context) / total
     in_title = sum(w for t, w in weights.items() if t in title) / total
     whole, aliases = _article_text(article)
+    whole = _with_synonyms(whole, info.synonyms)
     in_article = sum(w for t, w in weights.items() if t in whole) / total
     focus_article = coverage(info.focus, whole)
     names = info.entities
@@ -192,7 +194,7 @@ def _paragraph(
         # A short name defined earlier ("以下简称…") stands for the full one it abbreviates.
         expanded = "".join(f" {full}" for short, full in aliases if short in norm)
         norm_bigrams = facts.bigrams | _bigrams(expanded) if expanded else facts.bigrams
-        norm += expanded
+        norm = _with_synonyms(norm + expanded, info.synonyms)
         # A sentence whose subject is a pronoun ("她曾…", "该区…") speaks of the article's
         # subject, which the title names: for word overlap its words count as the sentence's.
         said = f"{norm} {title}" if SUBJECT_PRONOUN.match(norm) else norm
@@ -334,6 +336,12 @@ def _mentions(text: str, name: str) -> bool:
     return name in text or (
         len(name) >= 2 and has_han(name) and bool(_abbreviated(name).search(text))
     )
+
+
+def _with_synonyms(text: str, synonyms: Sequence[tuple[str, str]]) -> str:
+    """``text`` followed by the question's terms it holds another translation of."""
+    found = dict.fromkeys(term for other, term in synonyms if other in text and term not in text)
+    return f"{text} {' '.join(found)}" if found else text
 
 
 def _bigrams(text: str) -> set[str]:

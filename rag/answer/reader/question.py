@@ -80,6 +80,9 @@ class QuestionInfo:
     reason: bool = False  # asks why
     listing: bool = False  # asks for every item of an enumeration (哪些, 哪几家, 分别是)
     method: bool = False  # asks how something is done (如何, 通过什么方式)
+    # An English question's Chinese words that stand for one of its ``terms``: every
+    # translation of an English word counts as that word's first one found in the corpus.
+    synonyms: tuple[tuple[str, str], ...] = ()  # (another translation, the term)
 
     @property
     def wants_span(self) -> bool:
