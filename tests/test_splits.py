@@ -13,6 +13,7 @@ from rag.bench.fit_reader import (
     FALSE_ABSTENTION_GOAL,
     THRESHOLDS,
     AnswerFit,
+    best_auc_c,
     choose_threshold,
     one_se_choice,
 )
@@ -88,6 +89,11 @@ def test_the_most_regularised_c_within_one_standard_error_is_chosen() -> None:
     scores = {0.03: 0.70, 0.1: 0.775, 0.3: 0.78, 1.0: 0.781}
     assert one_se_choice(scores, 500) == 0.1  # se ~ 0.018: 0.1 is within it, 0.03 is not
     assert one_se_choice(scores, 10**7) == 1.0  # with that much data only the best will do
+
+
+def test_the_abstention_c_is_the_best_auc_and_of_ties_the_most_regularised() -> None:
+    assert best_auc_c({0.03: 0.8410, 0.1: 0.8431, 0.3: 0.8434, 1.0: 0.84341}) == 0.3
+    assert best_auc_c({0.03: 0.85, 0.1: 0.84}) == 0.03
 
 
 def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None:

@@ -228,6 +228,29 @@ class AnswerFit:
         }
 
 
+def fit_answer_swept(
+    sentence: Logistic, examples: Sequence[Example], say: Log
+) -> tuple[AnswerFit, float, dict[float, float]]:
+    """The abstention model with its own ``C``, swept by the out-of-fold ROC AUC of its
+    P(right): how well it ranks right choices above wrong ones, whatever the threshold. (The
+    refusal share at the false-abstention bound moves in steps of the threshold grid, too
+    coarse to choose by.) A tie goes to the more regularised ``C``."""
+    from sklearn.metrics import roc_auc_score
+
+    fits = {c: fit_answer(sentence, examples, c) for c in C_GRID}
+    auc = {c: float(roc_auc_score(f.right, f.oof)) for c, f in fits.items()}
+    for c, v in auc.items():
+        say(f"  abstention model C={c}: out-of-fold ROC AUC {v:.4f}")
+    best = best_auc_c(auc)
+    return fits[best], best, auc
+
+
+def best_auc_c(auc: dict[float, float]) -> float:
+    """The ``C`` of the highest AUC to 4 decimals (finer differences are noise); of tied
+    ones the most regularised."""
+    return max(auc, key=lambda c: (round(auc[c], 4), -c))
+
+
 def fit_answer(sentence: Logistic, examples: Sequence[Example], c: float) -> AnswerFit:
     """The abstention model, with its out-of-fold predictions."""
     folds = _folds(examples)
@@ -437,7 +460,7 @@ def fit_reader(
             say(f"fit-reader: {len(extra)} questions from {path}")
             examples += collect(cmrc_engine, extra, path.stem, say)
     sentence, c, sweep = fit_sentence(examples, say)
-    fitted = fit_answer(sentence, examples, c)
+    fitted, answer_c, answer_auc = fit_answer_swept(sentence, examples, say)
     answer, oof, right = fitted.model, fitted.oof, fitted.right
     threshold, abst, false = choose_threshold(oof, fitted.answerable)
     refused = fitted.refused(threshold)
@@ -455,6 +478,8 @@ def fit_reader(
             "candidates": int(sum(len(e.cands) for e in examples)),
             "C": c,
             "C_sweep_selection_accuracy": {str(k): round(v, 4) for k, v in sweep.items()},
+            "abstention_C": answer_c,
+            "abstention_C_sweep_auc": {str(k): round(v, 4) for k, v in answer_auc.items()},
             "oracle_selection": round(float(oracle), 4),
             "extent_chooser": extent_figures,
             "threshold_objective": (
@@ -473,7 +498,8 @@ def fit_reader(
         f"{extent_figures['alpha_sweep_score'][str(extent_figures['alpha'])]:.3f} against "
         f"{extent_figures['quote_only_score']:.3f} quoting always",
         f"sentence model: C={c} (swept), out-of-fold selection {sweep[c]:.3f}, oracle {oracle:.3f}",
-        f"abstention: threshold {threshold:.2f}; out of fold: abstention {abst:.3f}, "
+        f"abstention: C={answer_c} (swept), threshold {threshold:.2f}; out of fold: ROC AUC "
+        f"{answer_auc[answer_c]:.3f}, abstention {abst:.3f}, "
         f"false abstention {false:.3f}, calibration error {_calibration(oof, right):.3f}; "
         f"refused: real unanswerable {refused['real_unanswerable']:.3f} "
         f"(n={int((~fitted.answerable & fitted.real).sum())}), synthetic near misses "

@@ -376,6 +376,7 @@ ANSWER_FEATURES: tuple[str, ...] = (
     "sentence_logit",  # the sentence model's logit for the chosen sentence
     "margin",  # ... minus the runner-up's (capped)
     "lex_sentence",
+    "lex_gap",  # how far the chosen sentence's word overlap falls short of the best one's
     "lex_rest",
     "bigram_rest",
     "lex_article",
