@@ -386,6 +386,15 @@ def fit_reader_(
             "default: eval/train/*.jsonl)",
         ),
     ] = None,
+    oof_answers: Annotated[
+        Path | None,
+        typer.Option(
+            "--oof-answers",
+            help="Also answer every train question with a reader refitted without its fold, "
+            "and write the outcomes here (JSON; compare two runs with "
+            "python -m rag.bench.oof_answers BEFORE AFTER)",
+        ),
+    ] = None,
 ) -> None:
     """Fit the reader's scorer and abstention on the train parts of the benchmarks."""
     _require_bench("fit-reader")
@@ -394,7 +403,9 @@ def fit_reader_(
 
     extra = cmrc_extra if cmrc_extra is not None else sorted(Path("eval/train").glob("*.jsonl"))
     try:
-        report = fit_reader(_settings(), questions, cmrc, index_dir, cmrc_extra=extra)
+        report = fit_reader(
+            _settings(), questions, cmrc, index_dir, cmrc_extra=extra, oof_answers=oof_answers
+        )
     except RagError as exc:
         raise _fail(str(exc)) from None
     target = out or shipped_path()

@@ -431,6 +431,7 @@ def fit_reader(
     index_root: Path,
     log: Log | None = None,
     cmrc_extra: Sequence[Path] = (),
+    oof_answers: Path | None = None,
 ) -> FitReport:
     say = log or (lambda message: print(message, file=sys.stderr))
     seed_settings = settings.model_copy(update={"index_dir": index_root / "seeds"})
@@ -505,6 +506,13 @@ def fit_reader(
         f"(n={int((~fitted.answerable & fitted.real).sum())}), synthetic near misses "
         f"{refused['synthetic_near_miss']:.3f}",
     ]
+    if oof_answers is not None:
+        from rag.bench import oof_answers as refit
+
+        penalties = refit.Penalties(c, answer_c, float(extent_figures["alpha"]))
+        outcomes = refit.oof_answers(examples, penalties, say)
+        refit.write(outcomes, oof_answers)
+        lines += refit.summary(outcomes)
     for set_name, figures in answer_figures(model, examples).items():
         shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
         lines.append(f"train (in-sample) {set_name}: {shown}")
