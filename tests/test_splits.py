@@ -8,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.answer.reader.model import Logistic, Standardiser
 from rag.bench.cmrc import load_cmrc
 from rag.bench.fit_reader import (
     FALSE_ABSTENTION_GOAL,
     THRESHOLDS,
     AnswerFit,
+    _set_threshold,
+    _shifted,
     best_auc_c,
     choose_threshold,
     one_se_choice,
@@ -96,6 +99,23 @@ def test_the_abstention_c_is_the_best_auc_and_of_ties_the_most_regularised() -> 
     assert best_auc_c({0.03: 0.85, 0.1: 0.84}) == 0.03
 
 
+def test_the_english_shift_moves_only_english_rows_logits() -> None:
+    x = np.array([[0.2, 0.0], [0.5, 1.0], [0.9, 0.0], [0.1, 1.0]])
+    model = Logistic(("lex", "english"), Standardiser.fit(x), np.array([1.5, -0.4]), 0.3)
+    moved = _shifted(model, 0.7)
+    assert np.allclose(moved.logit(x) - model.logit(x), [0.0, 0.7, 0.0, 0.7])
+
+
+def test_each_set_keeps_false_abstention_within_the_bound() -> None:
+    # one refusal is within the bound for set a (1 of 40), not for set b (1 of 10)
+    prob = np.r_[np.full(39, 0.9), 0.45, np.full(9, 0.9), 0.25]
+    answerable = np.ones(50, dtype=bool)
+    sets = np.array(["a"] * 40 + ["b"] * 10)
+    everything = np.ones(50, dtype=bool)
+    assert _set_threshold(prob, answerable, sets, everything) == pytest.approx(0.25)
+    assert _set_threshold(prob, answerable, sets, sets == "a") == pytest.approx(0.89)
+
+
 def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None:
     fit = AnswerFit(
         model=None,  # type: ignore[arg-type]  # only the predictions are read
@@ -103,6 +123,8 @@ def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None
         right=np.array([True, False, False, False, False, False]),
         answerable=np.array([True, True, False, False, False, False]),
         real=np.array([True, True, True, True, False, False]),
+        sets=np.array(["a"] * 6),
+        english=np.zeros(6, dtype=bool),
     )
     assert fit.refused(0.3) == {
         "real_unanswerable": 0.5,

@@ -66,8 +66,7 @@ def oof_answers(
 def _refit(train: Sequence[fit.Example], p: Penalties) -> ReaderModel:
     rankable = [e for e in train if e.question.answerable and e.labels.any()]
     sentence = fit._fit_pairwise(rankable, p.sentence_c)
-    answer = fit.fit_answer(sentence, train, p.answer_c)
-    threshold = fit.choose_threshold(answer.oof, answer.answerable)[0]
+    answer, threshold = fit.fit_answer(sentence, train, p.answer_c).calibrated()
     x, scores, _ = fit._extent_rows(ReaderModel(sentence, answer.model, threshold), train)
     extent = fit._fit_gains(x, scores, p.extent_alpha)
     return ReaderModel(sentence, answer.model, threshold, extent)
