@@ -130,6 +130,8 @@ def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None
         "real_unanswerable": 0.5,
         "synthetic_near_miss": 0.5,
         "false_abstention": 0.5,
+        "unanswerable": 0.5,
+        "false_abstention_a": 0.5,
     }
 
 

@@ -245,7 +245,17 @@ class AnswerFit:
             "real_unanswerable": share(~self.answerable & self.real),
             "synthetic_near_miss": share(~self.answerable & ~self.real),
             "false_abstention": share(self.answerable),
+            "unanswerable": share(~self.answerable),
+            **{
+                f"false_abstention_{s}": share(self.answerable & (self.sets == s))
+                for s in self.set_names
+            },
         }
+
+    @property
+    def set_names(self) -> list[str]:
+        """The sets that hold answerable questions, in order."""
+        return list(dict.fromkeys(self.sets[self.answerable]))
 
 
 def fit_answer_swept(
@@ -519,9 +529,8 @@ def fit_reader(
     swept, answer_c, answer_auc = fit_answer_swept(sentence, examples, say)
     fitted, threshold = swept.calibrated()
     answer, oof, right = fitted.model, fitted.oof, fitted.right
-    abst = float((oof < threshold)[~fitted.answerable].mean())
-    false = float((oof < threshold)[fitted.answerable].mean())
     refused = fitted.refused(threshold)
+    abst, false = refused["unanswerable"], refused["false_abstention"]
     oracle = np.mean([e.labels.any() for e in examples if e.question.answerable])
     extent, extent_figures = fit_extent(ReaderModel(sentence, answer, threshold), examples, say)
     model = ReaderModel(
@@ -546,16 +555,16 @@ def fit_reader(
                 "threshold)"
             ),
             "out_of_fold_false_abstention_per_set": {
-                name: round(
-                    float((oof < threshold)[(fitted.sets == name) & fitted.answerable].mean()), 4
-                )
-                for name in dict.fromkeys(fitted.sets[fitted.answerable])
+                name: round(refused[f"false_abstention_{name}"], 4) for name in fitted.set_names
             },
             "out_of_fold": {
                 "abstention": round(abst, 4),
                 "false_abstention": round(false, 4),
                 "calibration_error": round(_calibration(oof, right), 4),
-                **{f"refused_{k}": round(v, 4) for k, v in refused.items()},
+                **{
+                    f"refused_{k}": round(refused[k], 4)
+                    for k in ("real_unanswerable", "synthetic_near_miss", "false_abstention")
+                },
             },
         },
     )

@@ -24,7 +24,7 @@ from rag.bench import fit_reader as fit
 from rag.bench.metrics import char_f1, contains_answer
 from rag.bench.sweeps import sign_test
 
-Log = Callable[[str], None]
+Log = fit.Log
 
 
 @dataclass(frozen=True, slots=True)
