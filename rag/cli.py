@@ -402,6 +402,9 @@ def fit_reader_(
     from rag.bench.fit_reader import fit_reader
 
     extra = cmrc_extra if cmrc_extra is not None else sorted(Path("eval/train").glob("*.jsonl"))
+    for target in (out, oof_answers):  # fail now, not after minutes of fitting
+        if target is not None and not target.parent.is_dir():
+            raise _fail(f"{target}: its directory {target.parent} does not exist")
     try:
         report = fit_reader(
             _settings(), questions, cmrc, index_dir, cmrc_extra=extra, oof_answers=oof_answers

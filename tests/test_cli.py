@@ -126,3 +126,10 @@ def test_benchmark_commands_name_the_missing_extra(
     result = runner.invoke(app, [command])
     assert result.exit_code != 0
     assert f"rag {command} needs the benchmark extra (sklearn is not installed)" in result.output
+
+
+def test_fit_reader_refuses_an_output_path_in_a_missing_directory(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "outcomes.json"
+    result = runner.invoke(app, ["fit-reader", "--oof-answers", str(target)])
+    assert result.exit_code == 1
+    assert f"error: {target}: its directory {target.parent} does not exist" in result.output

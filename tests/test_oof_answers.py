@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.bench.oof_answers import Outcome, compare, read, summary, write
+import pytest
+
+from rag.bench.oof_answers import Outcome, compare, main, read, summary, write
 
 
 def _run(hits: list[bool], refusals: list[bool]) -> dict[str, Outcome]:
@@ -34,3 +36,14 @@ def test_compare_counts_questions_won_and_lost(tmp_path: Path) -> None:
     assert hit == "cmrc answer_hit: 0.125 -> 0.875 (only after 7, only before 1, p = 0.070)"
     refused = next(line for line in lines if line.startswith("near abstention"))
     assert "0.000 -> 1.000 (only after 3, only before 0" in refused
+
+
+def test_comparing_a_file_that_is_not_one_says_so_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    write(_run([True], [False]), good)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cmrc:q0": {"answered": true}}', encoding="utf-8")
+    for other in (bad, tmp_path / "missing.json"):
+        with pytest.raises(SystemExit) as exc:
+            main([str(good), str(other)])
+        assert str(exc.value).startswith(f"error: {other}: not a file of out-of-fold answers")

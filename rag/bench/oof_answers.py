@@ -146,14 +146,24 @@ def write(outcomes: dict[str, Outcome], path: Path) -> None:
 
 
 def read(path: Path) -> dict[str, Outcome]:
-    return {k: Outcome(**v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    """The outcomes ``write`` wrote to ``path``; ``ValueError`` with one line if it holds
+    something else or cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: Outcome(**v) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a file of out-of-fold answers ({exc})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
         raise SystemExit("usage: python -m rag.bench.oof_answers BEFORE.json AFTER.json")
-    for line in compare(read(Path(args[0])), read(Path(args[1]))):
+    try:
+        before, after = read(Path(args[0])), read(Path(args[1]))
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    for line in compare(before, after):
         print(line)
 
 
