@@ -72,18 +72,20 @@ def find_slot(f: Frame, text: str, bounds: frozenset[int] | None = None) -> Slot
         key=lambda hits: _len(hits[0]) if hits else 0,
     )
     rights = _prefix_hits(f.after, text)
-    # The source often drops the words next to the hole that only narrow it down ("已在几个
-    # 海外市场细分品类建立…" is answered by "…已在5个品类建立…"): the right side may also
-    # match from inside the question's words, when enough of the left side anchors it.
-    inner = _inner_hits(f.after, text)
     if bounds is not None:
         lefts = [(s, e) for s, e in lefts if e in bounds]
         rights = [(s, e) for s, e in rights if s in bounds]
-        inner = [(s, e) for s, e in inner if s in bounds]
+    # The source often drops the words next to the hole that only narrow it down ("已在几个
+    # 海外市场细分品类建立…" is answered by "…已在5个品类建立…"): the right side may also
+    # match from inside the question's words, when enough of the left side anchors it (the
+    # left hits are all of one length).
+    paired = rights
+    if lefts and _enough(lefts[0], f.before):
+        inner = _inner_hits(f.after, text)
+        paired = rights + [(s, e) for s, e in inner if bounds is None or s in bounds]
     best: tuple[int, int, int] | None = None  # (matched chars, start, end)
     for ls, le in lefts:
-        anchored = _enough((ls, le), f.before)
-        for rs, re_ in rights + inner if anchored else rights:
+        for rs, re_ in paired:
             if le < rs <= le + MAX_GAP and not any(c in _BREAK for c in text[le:rs]):
                 matched = (le - ls) + (re_ - rs)
                 if matched >= 3 and (best is None or matched > best[0]):
