@@ -57,9 +57,10 @@ def short_answer(info: QuestionInfo, c: Candidate) -> Short | None:
 def _short_offsets(info: QuestionInfo, c: Candidate) -> tuple[int, int] | str | None:
     sentence = c.sentence
     if info.listing:
+        # A list is answered by its items: a count or one name of the sentence ("三项") is
+        # not, so without an enumeration the quote (extended over the items) answers.
         found = _enumeration(info, sentence)
-        if found:
-            return c.start + found[0], c.start + found[1]
+        return (c.start + found[0], c.start + found[1]) if found else None
     if info.reason or info.method:
         clause = _clause_with(sentence, CAUSE_CUE if info.reason else METHOD_CUE)
         return (c.start + clause[0], c.start + clause[1]) if clause else None
