@@ -298,6 +298,12 @@ def eval_(
         Path | None,
         typer.Option("--fresh", help="Held-out set: a directory with docs/ and questions.jsonl"),
     ] = None,
+    news: Annotated[
+        Path | None,
+        typer.Option(
+            "--news", help="Train set the reader was fitted on: a directory like --fresh's"
+        ),
+    ] = None,
     cmrc_english: Annotated[
         Path | None,
         typer.Option(
@@ -342,6 +348,7 @@ def eval_(
         index_root=index_dir,
         cmrc=cmrc,
         fresh=fresh,
+        news=news,
         cmrc_english=cmrc_english,
         report=None if no_report else report,
         sweep=sweep,
@@ -386,6 +393,14 @@ def fit_reader_(
             "default: eval/train/*.jsonl)",
         ),
     ] = None,
+    news: Annotated[
+        Path | None,
+        typer.Option(
+            "--news",
+            help="Train set of newspaper-style documents: a directory with docs/ and "
+            "questions.jsonl (default: eval/train/news if it exists)",
+        ),
+    ] = None,
     oof_answers: Annotated[
         Path | None,
         typer.Option(
@@ -402,12 +417,20 @@ def fit_reader_(
     from rag.bench.fit_reader import fit_reader
 
     extra = cmrc_extra if cmrc_extra is not None else sorted(Path("eval/train").glob("*.jsonl"))
+    default_news = Path("eval/train/news")
+    news = news if news is not None else default_news if default_news.is_dir() else None
     for target in (out, oof_answers):  # fail now, not after minutes of fitting
         if target is not None and not target.parent.is_dir():
             raise _fail(f"{target}: its directory {target.parent} does not exist")
     try:
         report = fit_reader(
-            _settings(), questions, cmrc, index_dir, cmrc_extra=extra, oof_answers=oof_answers
+            _settings(),
+            questions,
+            cmrc,
+            index_dir,
+            cmrc_extra=extra,
+            oof_answers=oof_answers,
+            news=news,
         )
     except RagError as exc:
         raise _fail(str(exc)) from None

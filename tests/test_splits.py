@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from rag.bench.fit_reader import (
     FALSE_ABSTENTION_GOAL,
     THRESHOLDS,
     AnswerFit,
+    _fit_logistic,
     _set_threshold,
     _shifted,
     best_auc_c,
@@ -23,7 +26,7 @@ from rag.bench.fit_reader import (
 from rag.bench.held_out import list_complete, part_scores, run_cmrc_english
 from rag.bench.metrics import Outcome
 from rag.bench.questions import Question, QuestionSetError, load_questions
-from rag.bench.splits import CMRC_ENGLISH, HELD_OUT_SHARE, part, split_of
+from rag.bench.splits import CMRC_ENGLISH, HELD_OUT_SHARE, NEWS, part, split_of
 from rag.config import Settings
 from rag.index.embeddings import HashEmbedder
 from tests.conftest import ROOT
@@ -52,6 +55,20 @@ def test_cmrc_questions_of_one_context_fall_in_one_part() -> None:
 def test_the_fresh_set_is_held_out_whole() -> None:
     assert {split_of("fresh", _q(f"F{i}")) for i in range(20)} == {"held-out"}
     assert {split_of(CMRC_ENGLISH, _q(f"E{i}", qtype="english")) for i in range(20)} == {"held-out"}
+
+
+def test_the_news_set_is_train_whole() -> None:
+    assert {split_of(NEWS, _q(f"N{i}")) for i in range(20)} == {"train"}
+
+
+@pytest.mark.parametrize("directory", ["eval/fresh", "eval/train/news"])
+def test_the_documents_and_questions_sets_validate(directory: str) -> None:
+    # Each set's own validator: answers and evidence verbatim, types and counts as documented.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / directory / "check.py")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout
+    assert load_questions(ROOT / directory / "questions.jsonl")
 
 
 def _o(q: Question, answer: str, answered: bool = True) -> Outcome:
@@ -162,3 +179,17 @@ def test_the_english_held_out_set_asks_about_held_out_contexts_only(tmp_path: Pa
     )  # fmt: skip
     with pytest.raises(QuestionSetError, match="train contexts"):
         run_cmrc_english(Settings(), bad, tmp_path / "index", HashEmbedder(), 5, print)
+
+
+def test_the_abstention_fit_is_sklearns_with_evidence_signs_held() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = x[:, 0] - x[:, 1] + rng.normal(size=400) > 0.3
+    free = _fit_logistic(x, y, ("a", "b", "c"), 0.3)  # no sign known: sklearn's objective
+    clf = LogisticRegression(C=0.3, class_weight="balanced").fit(free.standard(x), y)
+    assert np.allclose(free.coef, clf.coef_[0], atol=1e-3)
+    # "lex_article" evidence only counts for an answer: its negative weight is held at zero.
+    held = _fit_logistic(x, y, ("a", "lex_article", "c"), 0.3)
+    assert free.coef[1] < 0 and held.coef[1] == 0.0 and held.coef[0] > 0

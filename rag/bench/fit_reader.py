@@ -36,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.reader.features import ANSWER_FEATURES, SENTENCE_FEATURES, Candidate, relative
+from rag.answer.reader.features import (
+    ANSWER_FEATURES,
+    EVIDENCE_SIGN,
+    SENTENCE_FEATURES,
+    Candidate,
+    relative,
+)
 from rag.answer.reader.model import Linear, Logistic, ReaderModel, Standardiser, matrix
 from rag.answer.reader.reader import (
     QUOTE,
@@ -48,9 +54,10 @@ from rag.answer.reader.reader import (
 )
 from rag.answer.reader.shape import EXTENT_FEATURES, extent_features, question_class
 from rag.bench.cmrc import load_cmrc, write_corpus
+from rag.bench.held_out import open_docs_set
 from rag.bench.metrics import char_f1, contains_answer
 from rag.bench.questions import Question, QuestionSetError, load_questions
-from rag.bench.splits import part
+from rag.bench.splits import NEWS, part
 from rag.bench.systems import build_engine
 from rag.config import Settings
 from rag.engine import RagEngine
@@ -105,12 +112,29 @@ def collect(
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, names: Sequence[str], c: float) -> Logistic:
-    from sklearn.linear_model import LogisticRegression
+    """Logistic regression on standardised features, both classes weighted equally, L2
+    penalty ``1 / c`` (sklearn's ``class_weight="balanced"`` objective), with the
+    coefficients of :data:`EVIDENCE_SIGN`'s features held to their sign (L-BFGS-B bounds)."""
+    from scipy.optimize import minimize
 
     standard = Standardiser.fit(x)
-    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
-    clf.fit(standard(x), y)
-    return Logistic(tuple(names), standard, clf.coef_[0], float(clf.intercept_[0]))
+    z, target = standard(x), y.astype(np.float64)
+    positives = target.sum()
+    weight = np.where(target > 0, len(y) / (2 * positives), len(y) / (2 * (len(y) - positives)))
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        coef, intercept = theta[:-1], theta[-1]
+        t = z @ coef + intercept
+        value = np.sum(weight * np.logaddexp(0.0, np.where(target > 0, -t, t)))
+        grad = weight * (1.0 / (1.0 + np.exp(-t)) - target)
+        return value + coef @ coef / (2 * c), np.r_[z.T @ grad + coef / c, grad.sum()]
+
+    sign = [EVIDENCE_SIGN.get(n, 0) for n in names]
+    bounds = [(0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in sign]
+    found = minimize(
+        loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)]
+    )
+    return Logistic(tuple(names), standard, found.x[:-1], float(found.x[-1]))
 
 
 def _fit_pairwise(examples: Sequence[Example], c: float) -> Logistic:
@@ -497,6 +521,7 @@ def fit_reader(
     log: Log | None = None,
     cmrc_extra: Sequence[Path] = (),
     oof_answers: Path | None = None,
+    news: Path | None = None,
 ) -> FitReport:
     say = log or (lambda message: print(message, file=sys.stderr))
     seed_settings = settings.model_copy(update={"index_dir": index_root / "seeds"})
@@ -525,6 +550,10 @@ def fit_reader(
                 )
             say(f"fit-reader: {len(extra)} questions from {path}")
             examples += collect(cmrc_engine, extra, path.stem, say)
+    if news is not None:
+        news_engine, questions = open_docs_set(settings, news, index_root / NEWS, engine.embedder)
+        say(f"fit-reader: {len(questions)} questions over the documents of {news}")
+        examples += collect(news_engine, questions, NEWS, say)
     sentence, c, sweep = fit_sentence(examples, say)
     swept, answer_c, answer_auc = fit_answer_swept(sentence, examples, say)
     fitted, threshold = swept.calibrated()
@@ -540,7 +569,7 @@ def fit_reader(
         extent,
         {
             "fitted_on": "train parts of eval/questions.jsonl and CMRC 2018 trial (rag.bench.splits)"
-            + "".join(f", {p}" for p in cmrc_extra),
+            + "".join(f", {p}" for p in [*cmrc_extra, *([news] if news else [])]),
             "questions": len(examples),
             "candidates": int(sum(len(e.cands) for e in examples)),
             "C": c,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.bench.markdown import fmt, table
 from rag.bench.metrics import Outcome, Scores, clean_answer, percentile, score, score_by_type
-from rag.bench.questions import QuestionSetError, load_questions
+from rag.bench.questions import Question, QuestionSetError, load_questions
 from rag.bench.splits import CMRC_ENGLISH, Split, split_of
 from rag.bench.systems import (
     EngineSystem,
@@ -27,8 +27,8 @@ from rag.engine import RagEngine
 from rag.index.embeddings import Embedder
 
 Log = Callable[[str], object]
-FRESH_DOCS = "docs"
-FRESH_QUESTIONS = "questions.jsonl"
+SET_DOCS = "docs"  # a documents-and-questions set (eval/fresh, eval/train/news): its documents
+SET_QUESTIONS = "questions.jsonl"  # and its questions about them
 
 
 @dataclass(frozen=True)
@@ -95,18 +95,28 @@ def part_scores(set_name: str, outcomes: Sequence[Outcome]) -> list[PartScores]:
     return out
 
 
-def run_fresh(
-    settings: Settings, directory: Path, index_root: Path, embedder: Embedder, answer_k: int,
-    say: Log,
+def run_docs_set(
+    set_name: str, settings: Settings, directory: Path, index_root: Path, embedder: Embedder,
+    answer_k: int, say: Log,
 ) -> list[Outcome]:  # fmt: skip
-    """Index the fresh documents and ask the shipped system every fresh question."""
-    questions = load_questions(directory / FRESH_QUESTIONS)
-    corpus = [directory / FRESH_DOCS]
-    fresh = settings.model_copy(update={"index_dir": index_root / "fresh", "corpus": corpus})
-    say(f"fresh: indexing {directory / FRESH_DOCS}, asking {len(questions)} held-out questions")
-    engine, _ = build_engine(fresh, corpus, embedder=embedder)
+    """Index a set's documents (``eval/fresh``, ``eval/train/news``) and ask the shipped
+    system every one of its questions."""
+    say(f"{set_name}: indexing {directory / SET_DOCS}, asking its questions")
+    engine, questions = open_docs_set(settings, directory, index_root / set_name, embedder)
     system = EngineSystem("hybrid", engine, "hybrid", answer_k)
     return run_system(system, questions, answer_k, evidence_relevance)
+
+
+def open_docs_set(
+    settings: Settings, directory: Path, index_dir: Path, embedder: Embedder
+) -> tuple[RagEngine, list[Question]]:
+    """An engine over a set's documents (``directory/docs``, indexed into ``index_dir``) and
+    the set's questions about them."""
+    questions = load_questions(directory / SET_QUESTIONS)
+    corpus = [directory / SET_DOCS]
+    docs = settings.model_copy(update={"index_dir": index_dir, "corpus": corpus})
+    engine, _ = build_engine(docs, corpus, embedder=embedder)
+    return engine, questions
 
 
 def run_cmrc_english(

@@ -12,7 +12,7 @@ from typing import Any
 from rag.bench.backends import BackendComparison, compare_backends
 from rag.bench.cmrc import load_cmrc, write_corpus
 from rag.bench.environment import Environment, describe, load_average
-from rag.bench.held_out import PartScores, part_scores, run_cmrc_english, run_fresh
+from rag.bench.held_out import PartScores, part_scores, run_cmrc_english, run_docs_set
 from rag.bench.metrics import Outcome, Scores, score, score_by_type
 from rag.bench.peer import LangChainPeer
 from rag.bench.questions import Question, QuestionSetError, check_questions, load_questions
@@ -30,7 +30,7 @@ from rag.bench.speed import (
     time_raw,
     time_searches,
 )
-from rag.bench.splits import CMRC_ENGLISH
+from rag.bench.splits import CMRC_ENGLISH, NEWS
 from rag.bench.sweeps import Sweeps, run_sweeps
 from rag.bench.systems import (
     BuildStats,
@@ -62,6 +62,7 @@ class EvalOptions:
     index_root: Path = Path("index/eval")
     cmrc: Path | None = None
     fresh: Path | None = None  # eval/fresh: documents and questions held out whole
+    news: Path | None = None  # eval/train/news: documents and questions fitted on (train)
     cmrc_english: Path | None = None  # English versions of CMRC held-out questions (with --cmrc)
     report: Path | None = Path("eval/REPORT.md")
     sweep: bool = False
@@ -80,6 +81,8 @@ class EvalOptions:
             args += ["--cmrc", str(self.cmrc)]
         if self.fresh:
             args += ["--fresh", str(self.fresh)]
+        if self.news:
+            args += ["--news", str(self.news)]
         if self.cmrc_english:
             args += ["--cmrc-english", str(self.cmrc_english)]
         args += ["--report", str(self.report)] if self.report else ["--no-report"]
@@ -175,11 +178,18 @@ def run_eval(options: EvalOptions, settings: Settings, log: Log | None = None) -
                 say,
             )
             parts += part_scores(CMRC_ENGLISH, english)
-    if options.fresh:
-        fresh = run_fresh(
-            settings, options.fresh, options.index_root, engine.embedder, options.answer_k, say
-        )
-        parts += part_scores("fresh", fresh)
+    for set_name, directory in (("fresh", options.fresh), (NEWS, options.news)):
+        if directory:
+            outcomes = run_docs_set(
+                set_name,
+                settings,
+                directory,
+                options.index_root,
+                engine.embedder,
+                options.answer_k,
+                say,
+            )
+            parts += part_scores(set_name, outcomes)
     say("seeds: timing in-process searches and `rag ask` on the built index")
     search_model_ms, search_ms = time_searches(
         RagEngine(seed_settings, embedder=engine.embedder), [q.question for q in questions]

@@ -393,4 +393,17 @@ ANSWER_FEATURES: tuple[str, ...] = (
     "missing_figure",
     "english",
 )
+# The direction each feature's evidence points, known before fitting: more of the question
+# found in the choice never makes it less likely right, more of it missing never more likely.
+# The abstention model's coefficients are held to these signs. Fitted freely, the lexical
+# ones came out negative (the sentence logit counts them already), so a question about
+# nothing in the corpus scored as if answered: low overlap everywhere raised P(right).
+EVIDENCE_SIGN: dict[str, int] = {
+    **dict.fromkeys(
+        ("sentence_logit", "margin", "lex_sentence", "lex_gap", "lex_rest", "bigram_rest"), 1
+    ),
+    **dict.fromkeys(("lex_article", "lex_context", "focus", "focus_article", "dense"), 1),
+    **dict.fromkeys(("cross", "latin", "span_fits"), 1),
+    **dict.fromkeys(("typed_no_span", "missing_entity", "missing_figure"), -1),
+}
 MAX_MARGIN = 8.0
