@@ -72,6 +72,12 @@ ARTICLES = [
         "text": "白沙渡口每逢雨季客流拥堵，乘客候船时间很长。"
         "为此，县交通局增开了两条夜间航线，并在码头新建了候船大厅。",
     },
+    {
+        "id": "scenic",
+        "title": "云岭景区迎来客流高峰",
+        "text": "节假日客流大增。游客多了，景区如何避免排长队？"
+        "景区管理处推行了分时预约入园，每小时限流两千人。",
+    },
 ]
 
 
@@ -133,6 +139,13 @@ def test_a_how_question_about_a_problem_gets_what_was_done_about_it(engine: RagE
     said, quote = _ask(engine, "白沙渡口如何解决雨季客流拥堵的问题？")
     # the sentence that matches states the problem; the one after it ("为此，…") answers it
     assert "增开了两条夜间航线" in said and "增开了两条夜间航线" in quote
+
+
+def test_a_question_the_source_asks_itself_is_answered_by_the_sentence_after(
+    engine: RagEngine,
+) -> None:
+    said, _ = _ask(engine, "云岭景区怎样避免游客排长队？")
+    assert "分时预约入园" in said
 
 
 def test_a_person_is_found_after_the_title_asked_for(engine: RagEngine) -> None:

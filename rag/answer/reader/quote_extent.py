@@ -16,6 +16,8 @@ from rag.text.sentences import split_clauses, split_sentences
 # A sentence that opens with a consequence ("因此它被称为某某果"), or gives no cause at all,
 # answers "why" together with the sentence before it, where narration puts the cause.
 _CONSEQUENCE = re.compile(r"^[“\"「]?(?:因此|因而|所以|于是|故而|故|从而|遂|结果|由此|为此)")
+# A sentence that asks: it ends with a question mark (before a closing quotation mark).
+_ASKS = re.compile(r"[？?][”’」\"]?\s*$")
 # A sentence that opens by answering the one before: what was done about it.
 _RESPONSE = re.compile(r"\s*(?:为此|对此|为解决|为了解决|针对(?:这|此|上述))")
 _CAUSE = re.compile(r"因为|由于|之所以|原因|为了|以便|以免|缘于|源于|出于|鉴于")
@@ -162,6 +164,16 @@ def with_response(text: str, sentence: tuple[int, int], window: tuple[int, int])
     if after is None or not _RESPONSE.match(text, after[0], after[1]):
         return window
     return trim_quote(text, window[0], after[1])
+
+
+def with_reply(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
+    """When the chosen sentence is itself a question ("客流多了，如何防止宰客？"), the text
+    answers it in the sentence after: the quote runs on over that one."""
+    start, end = sentence
+    if not _ASKS.search(text, start, end):
+        return window
+    after = next(((s, e) for s, e in split_sentences(text) if s >= end), None)
+    return trim_quote(text, window[0], after[1]) if after else window
 
 
 def _consequence_only(sentence: str) -> bool:

@@ -35,6 +35,7 @@ from rag.answer.reader.quote_extent import (
     answer_window,
     with_cause,
     with_items,
+    with_reply,
     with_response,
 )
 from rag.answer.reader.shape import Short, extent_features, extents
@@ -196,6 +197,7 @@ def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], d
         start, end = with_response(text, (c.start, c.end), (start, end))
     if info.listing:
         start, end = with_items(text, (c.start, c.end), (start, end))
+    start, end = with_reply(text, (c.start, c.end), (start, end))
     return (start, end), extents(info, c, (start, end))
 
 
