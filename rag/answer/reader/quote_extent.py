@@ -167,7 +167,7 @@ def with_response(text: str, sentence: tuple[int, int], window: tuple[int, int])
 
 
 def with_reply(text: str, sentence: tuple[int, int], window: tuple[int, int]) -> tuple[int, int]:
-    """When the chosen sentence is itself a question ("客流多了，如何防止宰客？"), the text
+    """When the chosen sentence is itself a question ("游客多了，景区如何避免排长队？"), the text
     answers it in the sentence after: the quote runs on over that one."""
     start, end = sentence
     if not _ASKS.search(text, start, end):
