@@ -22,7 +22,13 @@ from rag.answer.types import Answer, Answerer, AnswerMode, StreamEvent
 from rag.config import Settings
 from rag.errors import CorpusError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from rag.index.batching import batched
-from rag.index.embeddings import Embedder, EmbeddingCache, embed_with_cache, make_embedder
+from rag.index.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    embed_with_cache,
+    make_embedder,
+    vector_space,
+)
 from rag.index.factory import open_store, remove_store
 from rag.index.indexing import BuildReport, Prepared, ProgressFactory, prepare
 from rag.index.local import CACHE_FILE
@@ -88,6 +94,7 @@ class RagEngine:
             settings.abstain_threshold,
             scorer=self.sentence_similarity,
             query_vector=self.retriever.embed_query,
+            vector_space=vector_space(self.embedder.name),
         )
         self._store: Store | None = None
         self._load_lock = threading.Lock()

@@ -67,6 +67,8 @@ def test_english_question_finds_the_chinese_source(e5_engine: RagEngine) -> None
         ),
         "石河子经开区2022年全年向企业兑现了多少奖补资金？",  # only 2023 is given
         "2024年诺贝尔物理学奖授予了哪几位科学家？",  # not in the corpus at all
+        "今天北京天气怎么样？",  # nothing in the corpus about it (the topic gate)
+        "红烧肉怎么做？",
     ],
 )
 def test_unsupported_questions_abstain_with_closest_sources(

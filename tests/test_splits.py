@@ -22,6 +22,7 @@ from rag.bench.fit_reader import (
     best_auc_c,
     choose_threshold,
     one_se_choice,
+    topic_threshold,
 )
 from rag.bench.held_out import list_complete, part_scores, run_cmrc_english
 from rag.bench.metrics import Outcome
@@ -142,6 +143,7 @@ def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None
         real=np.array([True, True, True, True, False, False]),
         sets=np.array(["a"] * 6),
         english=np.zeros(6, dtype=bool),
+        keys=np.array([f"a:q{i}" for i in range(6)]),
     )
     assert fit.refused(0.3) == {
         "real_unanswerable": 0.5,
@@ -150,6 +152,10 @@ def test_refusals_are_counted_apart_for_real_and_synthetic_near_misses() -> None
         "unanswerable": 0.5,
         "false_abstention_a": 0.5,
     }
+    # The topic gate's refusals count at any threshold; it never touches a replay's row.
+    gated = fit.gated({"a:q3", "a:q5"})
+    assert gated.refused(0.3)["real_unanswerable"] == 1.0
+    assert gated.refused(0.3)["synthetic_near_miss"] == 0.5
 
 
 def test_the_sets_written_for_fitting_ask_about_train_contexts_only() -> None:
@@ -193,3 +199,28 @@ def test_the_abstention_fit_is_sklearns_with_evidence_signs_held() -> None:
     # "lex_article" evidence only counts for an answer: its negative weight is held at zero.
     held = _fit_logistic(x, y, ("a", "lex_article", "c"), 0.3)
     assert free.coef[1] < 0 and held.coef[1] == 0.0 and held.coef[0] > 0
+
+
+def test_the_topic_gate_refuses_within_its_bound_in_every_set() -> None:
+    # Set "a": 100 on-topic questions, one of them scoring 0.05; set "b": 50 on topic from
+    # 0.30 up. Off-topic ones score below 0.2.
+    prob = np.concatenate(
+        [[0.05], np.linspace(0.3, 0.9, 99), np.linspace(0.3, 0.9, 50), [0.1] * 30]
+    )
+    on_topic = np.array([True] * 150 + [False] * 30)
+    sets = np.array(["a"] * 100 + ["b"] * 50 + ["x"] * 30)
+    assert topic_threshold(prob, on_topic, sets, 0.0) == 0.05  # refuses no on-topic question
+    assert topic_threshold(prob, on_topic, sets, 0.01) == 0.3  # one in "a", none in "b"
+    assert topic_threshold(prob, on_topic, sets, 0.01) <= 0.3
+
+
+def test_a_model_file_keeps_its_topic_gate() -> None:
+    from rag.answer.reader.model import ReaderModel, load_model
+
+    shipped = load_model()
+    assert shipped.topic is not None and 0 < shipped.topic_threshold < 1
+    again = ReaderModel.of(shipped.to_json())
+    assert again.topic is not None and again.topic.features == shipped.topic.features
+    assert again.topic_threshold == shipped.topic_threshold
+    older = {k: v for k, v in shipped.to_json().items() if not k.startswith("topic")}
+    assert ReaderModel.of(older).topic is None  # a file from before the gate: no gate

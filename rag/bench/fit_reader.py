@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import random
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,7 @@ from rag.answer.reader.features import (
     ANSWER_FEATURES,
     EVIDENCE_SIGN,
     SENTENCE_FEATURES,
+    TOPIC_FEATURES,
     Candidate,
     relative,
 )
@@ -61,6 +63,7 @@ from rag.bench.splits import NEWS, part
 from rag.bench.systems import build_engine
 from rag.config import Settings
 from rag.engine import RagEngine
+from rag.index.embeddings import vector_space
 from rag.search.retrieval import Hit
 
 C_GRID = (0.03, 0.1, 0.3, 1.0)
@@ -73,6 +76,13 @@ EXTENT_ALPHAS = (10.0, 30.0, 100.0, 300.0)  # ridge penalties swept for the exte
 EXTENT_REPEATS = 5  # shuffles of the folds the extent chooser's penalty is swept over
 SHORTER = ("short", "clause")  # the extents the chooser weighs against the quote
 THRESHOLDS = tuple(round(t, 3) for t in np.arange(0.02, 0.9, 0.01))
+ELSEWHERE = "elsewhere"  # one corpus's questions asked over another's index: off-topic there
+ELSEWHERE_PER_PAIR = 150  # questions asked per ordered pair of corpora
+# The share of every set's answerable train questions the topic gate may refuse (out of fold),
+# swept: the one whose gate, with the abstention threshold chosen after it, refuses most real
+# unanswerable train questions.
+TOPIC_BOUNDS = (0.0, 0.005, 0.01, 0.02)
+TOPIC_GRID = tuple(round(t, 3) for t in np.arange(0.0, 0.5, 0.01))
 Log = Callable[[str], None]
 
 
@@ -240,6 +250,13 @@ class AnswerFit:
     real: np.ndarray
     sets: np.ndarray  # the question set of each choice
     english: np.ndarray  # each choice's question is in English
+    keys: np.ndarray  # each choice's question, "set:id"
+
+    def gated(self, refused: set[str]) -> AnswerFit:
+        """This fit with the real choices of the questions in ``refused`` (by the topic gate)
+        given probability 0, so every threshold counts them refused."""
+        gate = np.isin(self.keys, list(refused)) & self.real
+        return replace(self, oof=np.where(gate, 0.0, self.oof))
 
     def calibrated(self) -> tuple[AnswerFit, float]:
         """This fit with English questions' probabilities moved so that one threshold keeps
@@ -335,10 +352,12 @@ def _shifted(model: Logistic, shift: float) -> Logistic:
 
 
 def fit_answer(sentence: Logistic, examples: Sequence[Example], c: float) -> AnswerFit:
-    """The abstention model, with its out-of-fold predictions."""
+    """The abstention model, with its out-of-fold predictions (questions asked elsewhere are
+    the topic gate's, not its)."""
+    examples = [e for e in examples if e.set_name != ELSEWHERE]
     folds = _folds(examples)
     rows = [
-        (ch, f, e.set_name)
+        (ch, f, e.set_name, _key(e))
         for e, f in zip(examples, folds, strict=True)
         for ch in _choices(sentence, e)
     ]
@@ -357,7 +376,110 @@ def fit_answer(sentence: Logistic, examples: Sequence[Example], c: float) -> Ans
         np.array([r[0][3] for r in rows]),
         np.array([r[2] for r in rows]),
         x[:, ANSWER_FEATURES.index("english")] > 0.5,
+        np.array([r[3] for r in rows]),
     )
+
+
+def _key(e: Example) -> str:
+    return f"{e.set_name}:{e.question.id}"
+
+
+def collect_elsewhere(
+    corpora: Sequence[tuple[RagEngine, Sequence[Question]]], say: Log
+) -> list[Example]:
+    """Each corpus's answerable questions asked over every other corpus's index, relabelled
+    unanswerable: what a question about nothing in the sources looks like (at most
+    ``ELSEWHERE_PER_PAIR`` per ordered pair, drawn with a fixed seed)."""
+    rng = random.Random(0)
+    out: list[Example] = []
+    for i, (engine, _) in enumerate(corpora):
+        for j, (_, questions) in enumerate(corpora):
+            asked = [q for q in questions if q.answerable]
+            if i == j or not asked:
+                continue
+            moved = [
+                replace(q, id=f"{j}>{i}:{q.id}", answers=(), evidence="", doc_id=None,
+                        type="unanswerable", near_miss=False, items=())
+                for q in rng.sample(asked, min(ELSEWHERE_PER_PAIR, len(asked)))
+            ]  # fmt: skip
+            out += collect(engine, moved, ELSEWHERE, say)
+    say(f"fit-reader: {len(out)} questions asked over another corpus's index")
+    return out
+
+
+@dataclass
+class TopicFit:
+    """The topic gate: P(the sources speak of what is asked), its threshold, and the questions
+    it refuses out of fold."""
+
+    model: Logistic
+    threshold: float
+    refused: set[str]
+
+
+def fit_topic(sentence: Logistic, examples: Sequence[Example], c: float, bound: float) -> TopicFit:
+    """The topic gate, fitted on answerable questions (on topic) against questions asked over
+    another corpus's index and real off-topic ones (near misses, on topic but unanswered, are
+    left out); its threshold is the highest that refuses at most ``bound`` of every set's
+    answerable questions out of fold."""
+    rows = [
+        e
+        for e in examples
+        if e.cands
+        and (e.question.answerable or e.set_name == ELSEWHERE or not e.question.near_miss)
+    ]
+    x = np.stack([_choice_row(sentence, e, TOPIC_FEATURES) for e in rows])
+    y = np.array([e.question.answerable for e in rows])
+    fold = np.array(_folds(rows))
+    oof = np.zeros(len(rows))
+    for k in range(FOLDS):
+        oof[fold == k] = _fit_logistic(x[fold != k], y[fold != k], TOPIC_FEATURES, c).prob(
+            x[fold == k]
+        )
+    threshold = topic_threshold(oof, y, np.array([e.set_name for e in rows]), bound)
+    refused = {_key(e) for e, p in zip(rows, oof, strict=True) if p < threshold}
+    return TopicFit(_fit_logistic(x, y, TOPIC_FEATURES, c), threshold, refused)
+
+
+def topic_threshold(
+    prob: np.ndarray, on_topic: np.ndarray, sets: np.ndarray, bound: float
+) -> float:
+    """The highest threshold of ``TOPIC_GRID`` below which at most ``bound`` of every set's
+    on-topic (answerable) questions fall; 0, which refuses nothing, when none is."""
+    within = [
+        t
+        for t in TOPIC_GRID
+        if all((prob[on_topic & (sets == s)] < t).mean() <= bound for s in set(sets[on_topic]))
+    ]
+    return max(within, default=0.0)
+
+
+def _choice_row(sentence: Logistic, e: Example, features: Sequence[str]) -> np.ndarray:
+    logits = sentence_logits(sentence, e.cands)
+    return choice_row(e.cands, logits, int(np.argmax(logits)), features)
+
+
+def fit_topic_swept(
+    sentence: Logistic, examples: Sequence[Example], answer: AnswerFit, c: float, say: Log
+) -> tuple[TopicFit, float, AnswerFit, float]:
+    """The topic gate with its bound swept (``TOPIC_BOUNDS``): per bound the gate, then the
+    abstention threshold chosen with the gate's refusals counted; the bound whose pair refuses
+    most real unanswerable train questions out of fold (a tie: the smaller bound). Returns
+    the gate, its bound, the abstention fit calibrated behind it and its threshold."""
+    best: tuple[float, float, TopicFit, AnswerFit, float] | None = None
+    for bound in TOPIC_BOUNDS:
+        topic = fit_topic(sentence, examples, c, bound)
+        fitted, threshold = answer.gated(topic.refused).calibrated()
+        refused = fitted.refused(threshold)["real_unanswerable"]
+        say(
+            f"  topic gate bound {bound}: threshold {topic.threshold:.2f}, abstention "
+            f"threshold {threshold:.2f}, real unanswerable refused {refused:.3f}"
+        )
+        if best is None or round(refused, 4) > best[0]:
+            best = (round(refused, 4), bound, topic, fitted, threshold)
+    assert best is not None
+    _, bound, topic, fitted, threshold = best
+    return topic, bound, fitted, threshold
 
 
 def _extent_rows(
@@ -488,11 +610,12 @@ def answer_figures(model: ReaderModel, examples: Sequence[Example]) -> dict[str,
         lengths = []
         n_ans = sum(1 for e in rows if e.question.answerable) or 1
         n_un = sum(1 for e in rows if not e.question.answerable) or 1
-        engine = rows[0].engine  # one engine per set
+        engine = rows[0].engine  # one embedder for every set's engine
         reader = ExtractiveAnswerer(
             model=model,
             scorer=engine.sentence_similarity,
             query_vector=engine.retriever.embed_query,
+            vector_space=vector_space(engine.embedder.name),
         )
         for e in rows:
             a = reader.answer(e.question.question, e.hits, e.engine.store)
@@ -529,6 +652,7 @@ def fit_reader(
     seeds = part("seeds", load_questions(questions_path), "train")
     say(f"fit-reader: {len(seeds)} train seed questions")
     examples = collect(engine, seeds, "seeds", say)
+    corpora: list[tuple[RagEngine, Sequence[Question]]] = [(engine, seeds)]
     if cmrc_path is not None:
         data = load_cmrc(cmrc_path)
         corpus = write_corpus(data, index_root / "cmrc-corpus.jsonl")
@@ -539,6 +663,7 @@ def fit_reader(
         cmrc = part("cmrc", data.questions, "train")
         say(f"fit-reader: {len(cmrc)} train CMRC questions")
         examples += collect(cmrc_engine, cmrc, "cmrc", say)
+        corpora.append((cmrc_engine, cmrc))
         train_contexts = {q.doc_id for q in cmrc}
         for path in cmrc_extra:
             extra = load_questions(path)
@@ -554,9 +679,13 @@ def fit_reader(
         news_engine, questions = open_docs_set(settings, news, index_root / NEWS, engine.embedder)
         say(f"fit-reader: {len(questions)} questions over the documents of {news}")
         examples += collect(news_engine, questions, NEWS, say)
+        corpora.append((news_engine, questions))
+    examples += collect_elsewhere(corpora, say)
     sentence, c, sweep = fit_sentence(examples, say)
     swept, answer_c, answer_auc = fit_answer_swept(sentence, examples, say)
-    fitted, threshold = swept.calibrated()
+    topic, topic_bound, fitted, threshold = fit_topic_swept(
+        sentence, examples, swept, answer_c, say
+    )
     answer, oof, right = fitted.model, fitted.oof, fitted.right
     refused = fitted.refused(threshold)
     abst, false = refused["unanswerable"], refused["false_abstention"]
@@ -583,6 +712,17 @@ def fit_reader(
                 "question set, per language (English probabilities shifted to share the "
                 "threshold)"
             ),
+            "topic_gate": {
+                "C": answer_c,
+                "bound": topic_bound,
+                "bounds_swept": list(TOPIC_BOUNDS),
+                "threshold": topic.threshold,
+                "questions_asked_elsewhere": sum(e.set_name == ELSEWHERE for e in examples),
+                "objective": (
+                    "the bound whose gate, with the abstention threshold chosen after it, "
+                    "refuses most real unanswerable train questions out of fold"
+                ),
+            },
             "out_of_fold_false_abstention_per_set": {
                 name: round(refused[f"false_abstention_{name}"], 4) for name in fitted.set_names
             },
@@ -596,6 +736,9 @@ def fit_reader(
                 },
             },
         },
+        topic.model,
+        topic.threshold,
+        vector_space(engine.embedder.name),
     )
     lines = [
         f"extent chooser: alpha={extent_figures['alpha']} (swept), out-of-fold score "
@@ -608,11 +751,15 @@ def fit_reader(
         f"refused: real unanswerable {refused['real_unanswerable']:.3f} "
         f"(n={int((~fitted.answerable & fitted.real).sum())}), synthetic near misses "
         f"{refused['synthetic_near_miss']:.3f}",
+        f"topic gate: bound {topic_bound} (swept), threshold {topic.threshold:.2f}; out of fold "
+        f"it refuses {sum(k.startswith(ELSEWHERE) for k in topic.refused)} of "
+        f"{sum(e.set_name == ELSEWHERE for e in examples)} questions asked over another "
+        "corpus's index",
     ]
     if oof_answers is not None:
         from rag.bench import oof_answers as refit
 
-        penalties = refit.Penalties(c, answer_c, float(extent_figures["alpha"]))
+        penalties = refit.Penalties(c, answer_c, float(extent_figures["alpha"]), topic_bound)
         outcomes = refit.oof_answers(examples, penalties, say)
         refit.write(outcomes, oof_answers)
         lines += refit.summary(outcomes)

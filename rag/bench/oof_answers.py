@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from rag.answer.reader.reader import ExtractiveAnswerer, sentence_logits
 from rag.bench import fit_reader as fit
 from rag.bench.metrics import char_f1, contains_answer
 from rag.bench.sweeps import sign_test
+from rag.index.embeddings import vector_space
 
 Log = fit.Log
 
@@ -46,6 +47,7 @@ class Penalties:
     sentence_c: float
     answer_c: float
     extent_alpha: float
+    topic_bound: float  # the topic gate's (its C is the abstention model's)
 
 
 def oof_answers(
@@ -66,10 +68,16 @@ def oof_answers(
 def _refit(train: Sequence[fit.Example], p: Penalties) -> ReaderModel:
     rankable = [e for e in train if e.question.answerable and e.labels.any()]
     sentence = fit._fit_pairwise(rankable, p.sentence_c)
-    answer, threshold = fit.fit_answer(sentence, train, p.answer_c).calibrated()
-    x, scores, _ = fit._extent_rows(ReaderModel(sentence, answer.model, threshold), train)
+    topic = fit.fit_topic(sentence, train, p.answer_c, p.topic_bound)
+    answer = fit.fit_answer(sentence, train, p.answer_c).gated(topic.refused)
+    calibrated, threshold = answer.calibrated()
+    model = ReaderModel(sentence, calibrated.model, threshold)
+    x, scores, _ = fit._extent_rows(model, train)
     extent = fit._fit_gains(x, scores, p.extent_alpha)
-    return ReaderModel(sentence, answer.model, threshold, extent)
+    space = vector_space(train[0].engine.embedder.name)
+    return replace(
+        model, extent=extent, topic=topic.model, topic_threshold=topic.threshold, topic_space=space
+    )
 
 
 def _outcome(model: ReaderModel, e: fit.Example) -> Outcome:
@@ -77,6 +85,7 @@ def _outcome(model: ReaderModel, e: fit.Example) -> Outcome:
         model=model,
         scorer=e.engine.sentence_similarity,
         query_vector=e.engine.retriever.embed_query,
+        vector_space=vector_space(e.engine.embedder.name),
     )
     a = reader.answer(e.question.question, e.hits, e.engine.store)
     golds = e.question.answers

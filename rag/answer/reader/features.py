@@ -393,6 +393,22 @@ ANSWER_FEATURES: tuple[str, ...] = (
     "missing_figure",
     "english",
 )
+# What the topic gate weighs: whether the sources speak of what is asked at all (the article's
+# and the paragraph's words, names missing from the article, similarity), not whether the
+# chosen sentence states it. The similarities' scale is the embedding model's: the gate holds
+# only in the vector space it was fitted in (``ReaderModel.topic_space``).
+TOPIC_FEATURES: tuple[str, ...] = (
+    "lex_article",
+    "focus_article",
+    "lex_context",
+    "title",
+    "missing_entity",
+    "dense",
+    "cross",
+    "english",
+    "lex_sentence",
+    "sentence_logit",
+)
 # The direction each feature's evidence points, known before fitting: more of the question
 # found in the choice never makes it less likely right, more of it missing never more likely.
 # The abstention model's coefficients are held to these signs. Fitted freely, the lexical
@@ -403,7 +419,7 @@ EVIDENCE_SIGN: dict[str, int] = {
         ("sentence_logit", "margin", "lex_sentence", "lex_gap", "lex_rest", "bigram_rest"), 1
     ),
     **dict.fromkeys(("lex_article", "lex_context", "focus", "focus_article", "dense"), 1),
-    **dict.fromkeys(("cross", "latin", "span_fits"), 1),
+    **dict.fromkeys(("cross", "latin", "span_fits", "title"), 1),
     **dict.fromkeys(("typed_no_span", "missing_entity", "missing_figure"), -1),
 }
 MAX_MARGIN = 8.0

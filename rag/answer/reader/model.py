@@ -100,6 +100,9 @@ class ReaderModel:
     threshold: float  # abstain when P(answer) is below it
     extent: Mapping[str, Linear] = field(default_factory=dict)  # extent -> gain over the quote
     provenance: Mapping[str, Any] = field(default_factory=dict)  # what it was fitted on
+    topic: Logistic | None = None  # P(the sources speak of what is asked at all)
+    topic_threshold: float = 0.0  # refuse when P(topic) is below it, whatever P(answer)
+    topic_space: str = ""  # the vector space it was fitted in: it gates only indexes of it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +111,15 @@ class ReaderModel:
             "threshold": round(self.threshold, 4),
             "extent": {kind: model.to_json() for kind, model in self.extent.items()},
             "provenance": dict(self.provenance),
+            **(
+                {
+                    "topic": self.topic.to_json(),
+                    "topic_threshold": round(self.topic_threshold, 4),
+                    "topic_space": self.topic_space,
+                }
+                if self.topic is not None
+                else {}
+            ),
         }
 
     def save(self, path: Path) -> None:
@@ -125,6 +137,9 @@ class ReaderModel:
                 if isinstance(m, dict)
             },
             data.get("provenance", {}),
+            Logistic.of(data["topic"]) if "topic" in data else None,  # none in older files
+            float(data.get("topic_threshold", 0.0)),
+            str(data.get("topic_space", "")),
         )
 
 

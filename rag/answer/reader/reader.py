@@ -67,7 +67,9 @@ QUOTE = "quote"  # the extent said when the chooser predicts no gain from a shor
 
 class ExtractiveAnswerer:
     """Offline answerer; abstains when P(answer is right) is below ``threshold``
-    (``None``: the threshold fitted with the model)."""
+    (``None``: the threshold fitted with the model), or when the topic gate finds that the
+    sources do not speak of what is asked, if the index's embeddings are in ``vector_space``,
+    the space the gate was fitted in."""
 
     def __init__(
         self,
@@ -76,8 +78,10 @@ class ExtractiveAnswerer:
         scorer: SentenceScorer | None = None,
         query_vector: Callable[[str], np.ndarray] | None = None,
         model: ReaderModel | None = None,
+        vector_space: str | None = None,
     ) -> None:
         self.model = model or load_model()
+        self.vector_space = vector_space
         self.threshold = self.model.threshold if threshold is None else threshold
         self.max_sources = max_sources
         self.scorer = scorer
@@ -95,9 +99,18 @@ class ExtractiveAnswerer:
         best = int(np.argmax(logits))
         row = choice_row(cands, logits, best, self.model.answer.features)
         p_answer = float(self.model.answer.prob(row[None, :])[0])
-        if p_answer < self.threshold:
+        if p_answer < self.threshold or (self.threshold > 0 and self._off_topic(cands, logits)):
             return abstain(question, hits, store, info, support=p_answer)
         return self._compose(info, question, cands[best], p_answer, float(logits[best]))
+
+    def _off_topic(self, cands: Sequence[Candidate], logits: np.ndarray) -> bool:
+        """The topic gate: the sources do not speak of what is asked (a threshold of 0, which
+        answers everything, turns it off too)."""
+        topic = self.model.topic
+        if topic is None or self.vector_space != self.model.topic_space:
+            return False
+        row = choice_row(cands, logits, int(np.argmax(logits)), topic.features)
+        return float(topic.prob(row[None, :])[0]) < self.model.topic_threshold
 
     @staticmethod
     def question_info(question: str, store: Store, hits: Sequence[Hit] = ()) -> QuestionInfo:
