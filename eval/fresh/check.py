@@ -29,6 +29,8 @@ MINIMUMS = {
 MIN_NEAR_MISS = 10
 MIN_OFF_TOPIC = 4
 MIN_TOTAL = 72
+MIN_DOCS = 5
+ID_PREFIX = "F"  # ids run F001, F002, ...
 DOC_HAN_RANGE = (1200, 2200)
 EVIDENCE_LEN = (10, 80)
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -67,8 +69,8 @@ def load_docs():
             err("%s: %d Chinese characters, expected %d-%d" % ((name, n_han) + DOC_HAN_RANGE))
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
         docs[slug] = {"text": text, "paragraphs": paragraphs, "han": n_han}
-    if len(docs) < 5:
-        err("expected at least 5 documents, found %d" % len(docs))
+    if len(docs) < MIN_DOCS:
+        err("expected at least %d documents, found %d" % (MIN_DOCS, len(docs)))
     return docs
 
 
@@ -108,14 +110,14 @@ def check_questions(docs):
         if extra:
             err("%s: unexpected fields %s" % (where, sorted(extra)))
         qid = q.get("id")
-        if not isinstance(qid, str) or not re.match(r"^F\d{3}$", qid):
+        if not isinstance(qid, str) or not re.match(r"^%s\d{3}$" % ID_PREFIX, qid):
             err("%s: bad id %r" % (where, qid))
         elif qid in seen_ids:
             err("%s: duplicate id" % where)
         else:
             seen_ids.add(qid)
-            if qid != "F%03d" % idx:
-                err("%s: ids should run F001, F002, ... (expected F%03d)" % (where, idx))
+            if qid != "%s%03d" % (ID_PREFIX, idx):
+                err("%s: ids should run in order (expected %s%03d)" % (where, ID_PREFIX, idx))
         if not isinstance(q.get("question"), str) or not q.get("question", "").strip():
             err("%s: empty question" % where)
         typ = q.get("type")
