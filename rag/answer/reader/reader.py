@@ -99,17 +99,19 @@ class ExtractiveAnswerer:
         best = int(np.argmax(logits))
         row = choice_row(cands, logits, best, self.model.answer.features)
         p_answer = float(self.model.answer.prob(row[None, :])[0])
-        if p_answer < self.threshold or (self.threshold > 0 and self._off_topic(cands, logits)):
+        if p_answer < self.threshold or (
+            self.threshold > 0 and self._off_topic(cands, logits, best)
+        ):
             return abstain(question, hits, store, info, support=p_answer)
         return self._compose(info, question, cands[best], p_answer, float(logits[best]))
 
-    def _off_topic(self, cands: Sequence[Candidate], logits: np.ndarray) -> bool:
+    def _off_topic(self, cands: Sequence[Candidate], logits: np.ndarray, best: int) -> bool:
         """The topic gate: the sources do not speak of what is asked (a threshold of 0, which
         answers everything, turns it off too)."""
         topic = self.model.topic
         if topic is None or self.vector_space != self.model.topic_space:
             return False
-        row = choice_row(cands, logits, int(np.argmax(logits)), topic.features)
+        row = choice_row(cands, logits, best, topic.features)
         return float(topic.prob(row[None, :])[0]) < self.model.topic_threshold
 
     @staticmethod
