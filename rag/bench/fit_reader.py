@@ -417,11 +417,28 @@ class TopicFit:
     refused: set[str]
 
 
-def fit_topic(sentence: Logistic, examples: Sequence[Example], c: float, bound: float) -> TopicFit:
+@dataclass
+class TopicScores:
+    """The topic gate's model and, per question it was fitted on, its out-of-fold P(on topic):
+    all a threshold needs, whatever the bound."""
+
+    model: Logistic
+    oof: np.ndarray
+    on_topic: np.ndarray
+    sets: np.ndarray
+    keys: np.ndarray
+
+    def at(self, bound: float) -> TopicFit:
+        """The gate whose threshold is the highest that refuses at most ``bound`` of every
+        set's answerable questions out of fold."""
+        threshold = topic_threshold(self.oof, self.on_topic, self.sets, bound)
+        return TopicFit(self.model, threshold, set(self.keys[self.oof < threshold].tolist()))
+
+
+def fit_topic(sentence: Logistic, examples: Sequence[Example], c: float) -> TopicScores:
     """The topic gate, fitted on answerable questions (on topic) against questions asked over
     another corpus's index and real off-topic ones (near misses, on topic but unanswered, are
-    left out); its threshold is the highest that refuses at most ``bound`` of every set's
-    answerable questions out of fold."""
+    left out), with its out-of-fold probabilities."""
     rows = [
         e
         for e in examples
@@ -436,9 +453,13 @@ def fit_topic(sentence: Logistic, examples: Sequence[Example], c: float, bound: 
         oof[fold == k] = _fit_logistic(x[fold != k], y[fold != k], TOPIC_FEATURES, c).prob(
             x[fold == k]
         )
-    threshold = topic_threshold(oof, y, np.array([e.set_name for e in rows]), bound)
-    refused = {_key(e) for e, p in zip(rows, oof, strict=True) if p < threshold}
-    return TopicFit(_fit_logistic(x, y, TOPIC_FEATURES, c), threshold, refused)
+    return TopicScores(
+        _fit_logistic(x, y, TOPIC_FEATURES, c),
+        oof,
+        y,
+        np.array([e.set_name for e in rows]),
+        np.array([_key(e) for e in rows]),
+    )
 
 
 def topic_threshold(
@@ -467,8 +488,9 @@ def fit_topic_swept(
     most real unanswerable train questions out of fold (a tie: the smaller bound). Returns
     the gate, its bound, the abstention fit calibrated behind it and its threshold."""
     best: tuple[float, float, TopicFit, AnswerFit, float] | None = None
+    scores = fit_topic(sentence, examples, c)  # the bound moves only the threshold
     for bound in TOPIC_BOUNDS:
-        topic = fit_topic(sentence, examples, c, bound)
+        topic = scores.at(bound)
         fitted, threshold = answer.gated(topic.refused).calibrated()
         refused = fitted.refused(threshold)["real_unanswerable"]
         say(

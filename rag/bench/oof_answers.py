@@ -68,7 +68,7 @@ def oof_answers(
 def _refit(train: Sequence[fit.Example], p: Penalties) -> ReaderModel:
     rankable = [e for e in train if e.question.answerable and e.labels.any()]
     sentence = fit._fit_pairwise(rankable, p.sentence_c)
-    topic = fit.fit_topic(sentence, train, p.answer_c, p.topic_bound)
+    topic = fit.fit_topic(sentence, train, p.answer_c).at(p.topic_bound)
     answer = fit.fit_answer(sentence, train, p.answer_c).gated(topic.refused)
     calibrated, threshold = answer.calibrated()
     model = ReaderModel(sentence, calibrated.model, threshold)
