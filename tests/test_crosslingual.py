@@ -4,11 +4,13 @@ uses them, feed lexical search and the reader's word overlap."""
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rag.answer.reader.reader import ExtractiveAnswerer
+from rag.answer.reader.reader import ExtractiveAnswerer, cross_query
 from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
@@ -145,3 +147,26 @@ def test_any_translation_of_a_word_counts_as_that_word_for_the_reader(
     assert ("延长", "推广") in info.synonyms and "推广" in info.terms
     overlap = {c.sentence: c.values["lex_sentence"] for c in answerer.candidates(info, hits, store)}
     assert overlap["受台风影响，休渔期延长了十天。"] > 0
+
+
+def test_cross_lingual_similarity_reads_the_question_with_its_chinese_words(
+    harbour_engine: RagEngine,
+) -> None:
+    """The sentences of an English question are scored against the question followed by the
+    Chinese words found for it, so the model compares Chinese with Chinese where it can."""
+    answerer, store = harbour_engine.answerer, harbour_engine.store
+    assert isinstance(answerer, ExtractiveAnswerer)
+    asked: list[str] = []
+
+    def scorer(query: str, sentences: Sequence[str]) -> np.ndarray:
+        asked.append(query)
+        return np.zeros(len(sentences))
+
+    reader = ExtractiveAnswerer(scorer=scorer, model=answerer.model)
+    question = "Who operates the cold chain warehouses?"
+    hits = harbour_engine.search(question, k=3, mode="bm25").hits
+    info = reader.question_info(question, store, hits)
+    assert "冷链" in info.terms
+    reader.candidates(info, hits, store)
+    assert asked == [cross_query(info)]
+    assert asked[0].startswith(question) and "冷链" in asked[0]

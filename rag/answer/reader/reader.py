@@ -139,7 +139,7 @@ class ExtractiveAnswerer:
             _set_dense(cands, self.query_vector(info.text), store)
         if info.english and self.scorer is not None:
             cands = [c for c in cands if c.rank <= CROSS_LINGUAL_SOURCES] or cands
-            sims = self.scorer(info.text, [_titled(c) for c in cands])
+            sims = self.scorer(cross_query(info), [_titled(c) for c in cands])
             for c, sim in zip(cands, sims, strict=True):
                 c.values["cross"] = float(sim)
         relative(cands)
@@ -214,6 +214,19 @@ def answer_extents(info: QuestionInfo, c: Candidate) -> tuple[tuple[int, int], d
         start, end = with_items(text, (c.start, c.end), (start, end))
     start, end = with_reply(text, (c.start, c.end), (start, end))
     return (start, end), extents(info, c, (start, end))
+
+
+def cross_query(info: QuestionInfo) -> str:
+    """What the cross-lingual similarity embeds for a question in another language: the
+    question followed by the Chinese words found for it (translations the corpus uses, names).
+    The model then compares Chinese with Chinese for the words it has, and keeps the
+    question's own wording for the rest. On the 449 English train questions whose candidates
+    hold the answer, the most similar sentence held it for 0.646 of them this way, 0.457 for
+    the question alone; the refitted reader's out-of-fold answer hit on English CMRC train
+    rose 0.479 -> 0.512 (26 won, 7 lost). It costs one more model call per such question.
+    The dense feature keeps the question alone: given this query too, it let more questions
+    asked over another corpus through the topic gate (refused 0.827 -> 0.762)."""
+    return " ".join([info.text, *info.terms])
 
 
 def _titled(c: Candidate) -> str:
