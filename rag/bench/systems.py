@@ -164,11 +164,20 @@ def build_engine(
     if cold:
         clear_index(Path(settings.index_dir))
     engine = RagEngine(settings, embedder=embedder)
-    engine.embedder.embed_query("预热")  # load the model outside the timed build
+    load_model(engine.embedder)  # outside the timed build
     started = time.perf_counter()
     report = engine.build(corpus, rebuild=True)
     seconds = time.perf_counter() - started
     return engine, BuildStats(seconds, report.chunks, report.embedded, report.embed_seconds)
+
+
+def load_model(embedder: Embedder) -> None:
+    """Load ``embedder`` whole: both graphs of a backend that keeps one for queries and one
+    for passages (a query alone opens only the first), or else through one query."""
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is not None:
+        prepare()
+    embedder.embed_query("预热")
 
 
 def clear_index(index_dir: Path) -> None:
