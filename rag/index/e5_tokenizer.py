@@ -9,14 +9,20 @@ the embedder's business (:mod:`rag.index.onnx_e5`).
 
 from __future__ import annotations
 
+import contextlib
+import marshal
 import re
 from array import array
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from rag.index.e5_q4 import Vocabulary
+from rag.cache import cache_dir, write_atomic
+from rag.index.e5_q4 import Q4File, Vocabulary
 
 METASPACE = "\u2581"
+TABLES_VERSION = 1  # of the cached tables' layout: bump it when they change
 _SPACES = re.compile(" {2,}")
 _MISSING = (-1, 0.0)  # a string that neither is nor begins any piece
 
@@ -37,6 +43,33 @@ class E5Tokenizer:
         self._prefixes: dict[str, tuple[int, float] | None] = dict.fromkeys(starts)
         self._prefixes.update(pieces)
         self._table = {cp: out for cp, out in vocab.normalization.items()}
+
+    @classmethod
+    def cached(cls, q4: Q4File, directory: Path | None = None) -> E5Tokenizer:
+        """The tokenizer of ``q4``, its tables read from the cache directory (written there
+        the first time): reading them takes about half the time of building them from the
+        vocabulary, which is then never decoded (0.5 s less to start a process)."""
+        path = (directory or cache_dir()) / f"e5-tokenizer-{q4.digest[:16]}-v{TABLES_VERSION}.bin"
+        with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+            return cls._restored(marshal.loads(path.read_bytes()))
+        tokenizer = cls(q4.vocabulary)
+        with contextlib.suppress(OSError):  # no writable cache: built again next time
+            write_atomic(path, marshal.dumps(tokenizer._tables()))
+        return tokenizer
+
+    def _tables(self) -> tuple[Any, ...]:
+        ids = (self.bos, self.eos, self.unk, self.pad)
+        return (TABLES_VERSION, ids, self._unk_score, self._prefixes, self._table)
+
+    @classmethod
+    def _restored(cls, tables: Any) -> E5Tokenizer:
+        version, ids, unk_score, prefixes, table = tables
+        if version != TABLES_VERSION or not isinstance(prefixes, dict):
+            raise ValueError("not this version's tokenizer tables")
+        tokenizer = cls.__new__(cls)
+        tokenizer.bos, tokenizer.eos, tokenizer.unk, tokenizer.pad = (int(i) for i in ids)
+        tokenizer._unk_score, tokenizer._prefixes, tokenizer._table = unk_score, prefixes, table
+        return tokenizer
 
     def normalize(self, text: str) -> str:
         """The string the unigram search runs on (metaspace-marked)."""

