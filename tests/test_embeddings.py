@@ -48,6 +48,14 @@ def test_cache_embeds_each_distinct_text_once(tmp_path: Path) -> None:
     assert np.allclose(again, vectors)
 
 
+def test_texts_are_embedded_shortest_first_and_returned_in_order() -> None:
+    embedder = CountingEmbedder()
+    texts = ["长长长长长长", "短", "中中中", "长长长长长长", "中中"]
+    vectors, embedded = embed_with_cache(embedder, None, texts, batch_size=2)
+    assert embedded == 5 and [len(t) for t in embedder.seen] == sorted(len(t) for t in texts)
+    assert np.allclose(vectors, HashEmbedder().embed_passages(texts))
+
+
 def test_cache_is_keyed_by_embedder(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     EmbeddingCache(path, HashEmbedder()).put_many(
