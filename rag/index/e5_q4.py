@@ -88,27 +88,22 @@ class Q4File:
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
-        end, self._pos = self._pos, self._vocabulary_at
-        try:
-            return self._read_vocabulary()
-        finally:
-            self._pos = end
-
-    def _read_vocabulary(self) -> Vocabulary:
-        n, bos, eos, pad, unk = (int(v) for v in self._read("5i"))
-        (bloblen,) = self._read("Q")
-        offs = np.frombuffer(self._buf, np.uint32, n + 1, self._pos)
-        self._pos += 4 * (n + 1)
-        scores = np.frombuffer(self._buf, np.float32, n, self._pos).copy()
-        self._pos += 4 * n
-        blob = self._buf[self._pos : self._pos + int(bloblen)]
-        self._pos += int(bloblen)
+        """Read at its own offset (the parse of the file is long done): any thread may ask."""
+        buf, pos = self._buf, self._vocabulary_at
+        n, bos, eos, pad, unk = (int(v) for v in struct.unpack_from("<5i", buf, pos))
+        (bloblen,) = struct.unpack_from("<Q", buf, pos + 20)
+        pos += 28
+        offs = np.frombuffer(buf, np.uint32, n + 1, pos)
+        pos += 4 * (n + 1)
+        scores = np.frombuffer(buf, np.float32, n, pos).copy()
+        pos += 4 * n
+        blob = buf[pos : pos + int(bloblen)]
+        pos += int(bloblen)
         pieces = tuple(
             blob[offs[i] : offs[i + 1]].decode("utf-8", "surrogateescape") for i in range(n)
         )
-        n_norm, nbytes = (int(v) for v in self._read("iI"))
-        raw = self._buf[self._pos : self._pos + nbytes]
-        self._pos += nbytes
+        n_norm, nbytes = (int(v) for v in struct.unpack_from("<iI", buf, pos))
+        raw = buf[pos + 8 : pos + 8 + nbytes]
         norm: dict[int, str] = {}
         p = 0
         for _ in range(n_norm):
