@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # How long the query micro-batcher lingers for more queries once they arrive together
     # (a lone query never waits); with 0 it still batches the queries that queued meanwhile.
     query_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=100.0)
+    # Queries per model call at most; 1 embeds every query in a call of its own, one at a
+    # time, as the server did before it batched them.
+    query_max_batch: int = Field(default=32, ge=1, le=256)
 
     store: StoreKind = "local"
     milvus_uri: str | None = None  # default: <index_dir>/milvus.db (Milvus Lite)

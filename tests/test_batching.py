@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.index.batching import BatchingEmbedder
+from rag.index.batching import BatchingEmbedder, batched
 from rag.index.embeddings import HashEmbedder
 
 
@@ -145,6 +145,21 @@ def test_workers_share_the_waiting_queries_and_run_side_by_side() -> None:
     assert max(sizes) <= len(texts) // 2  # a share of the queue, not all of it
     assert BatchingEmbedder(SlowEmbedder(), workers=3).workers == 3
     assert BatchingEmbedder(SlowEmbedder()).workers == 1  # concurrent calls not declared safe
+
+
+def test_batches_of_one_embed_one_query_at_a_time() -> None:
+    # RAG_QUERY_MAX_BATCH=1: the server as it was before it batched queries
+    inner = ParallelEmbedder(delay=0.02)
+    batcher = batched(inner, Settings(query_max_batch=1, query_batch_wait_ms=0))
+    assert (batcher.max_batch, batcher.workers) == (1, 1)
+    texts = [f"问题{i}" for i in range(6)]
+    got = _call_all(batcher, texts)
+    for text in texts:
+        np.testing.assert_array_equal(got[text], inner.embed_query(text))
+    assert [len(c) for c in inner.calls] == [1] * len(texts)
+    assert inner.most_at_once == 1
+    default = batched(ParallelEmbedder(delay=0), Settings())
+    assert (default.max_batch, default.workers) == (32, 2)
 
 
 def test_a_worker_that_is_gone_is_started_again() -> None:

@@ -41,3 +41,30 @@ def test_comparison_measures_both_backends_on_their_own_indexes(
     text = "\n".join(backends_section(result))
     assert "new against old" in text and "query embedding p50" in text
     assert result.to_json()["runs"]["new"]["quality"]["seeds"]["recall@5"] is not None
+
+
+def test_section_sets_the_goal_against_the_server_before_batching() -> None:
+    from rag.bench.backends import BackendComparison, BackendRun
+
+    def run(name: str, rps: float) -> BackendRun:
+        return BackendRun(name, [100.0], [1.0], {32: {"throughput_rps": rps, "p95_ms": 9.0}})
+
+    both = BackendComparison(run("new", 120.0), run("old", 60.0), 10, 2)
+    text = "\n".join(backends_section(both))
+    assert (
+        "| HTTP /search c=32, requests/s; both batching queries | 120.0 | 60.0 | 2.00 | ≥ 3× |"
+        in text
+    )
+    before = {32: {"throughput_rps": 30.0, "p95_ms": 900.0}}
+    text = "\n".join(backends_section(BackendComparison(both.new, both.old, 10, 2, before)))
+    assert (
+        "one query per model call (the server before batching) | 120.0 | 30.0 | 4.00 | ≥ 3× |"
+        in text
+    )
+    assert (
+        "| HTTP /search c=32, requests/s; both batching queries | 120.0 | 60.0 | 2.00 | reported |"
+        in text
+    )
+    assert BackendComparison(both.new, both.old, 10, 2, before).to_json()[
+        "old_unbatched_http_search"
+    ] == {"32": before[32]}

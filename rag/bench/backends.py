@@ -67,6 +67,9 @@ class BackendComparison:
     old: BackendRun
     tokens: int  # model tokens in one passage round
     texts: int
+    # The old backend served one query per model call (``RAG_QUERY_MAX_BATCH=1``), as the
+    # server did before it batched queries: concurrency -> bench_http
+    unbatched: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def ratio(self, key: Callable[[BackendRun], float | None]) -> float | None:
         a, b = key(self.new), key(self.old)
@@ -93,6 +96,7 @@ class BackendComparison:
             "texts": self.texts,
             "tokens": self.tokens,
             "runs": {self.new.name: run(self.new), self.old.name: run(self.old)},
+            "old_unbatched_http_search": {str(c): v for c, v in self.unbatched.items()},
             "sign_tests": {
                 name: {m: list(t) for m, t in tests.items()}
                 for name, tests in self.sign_tests().items()
@@ -193,23 +197,34 @@ def compare_backends(
         runs[s.embedder].quality[set_name] = outcomes
         got = score(outcomes)
         say(f"  recall@5 {got.recall.get(5)}, answer_hit {got.answer_hit}")
+    unbatched: dict[int, dict[str, Any]] = {}
     if http:
         for level in HTTP_LEVELS:
-            for n in names if level % 2 == 0 else names[::-1]:
+            # at the highest level, the old backend also as the server was before batching
+            servers = [(n, False) for n in names]
+            if level == max(HTTP_LEVELS):
+                servers.insert(1, (names[1], True))
+            for n, single in servers if level % 2 == 0 else servers[::-1]:
                 index_dir = index_root / "backends" / n / "seeds"
-                say(f"backends: /search at concurrency {level} on {n}")
-                lv = runs[n].http[level] = _http(index_dir, n, questions, level)
+                what = " (one query per model call)" if single else ""
+                say(f"backends: /search at concurrency {level} on {n}{what}")
+                lv = _http(index_dir, n, questions, level, single)
+                if single:
+                    unbatched[level] = lv
+                else:
+                    runs[n].http[level] = lv
                 say(f"  p50 {lv['p50_ms']} ms, p95 {lv['p95_ms']} ms, {lv['throughput_rps']} req/s")
-    return BackendComparison(runs[names[0]], runs[names[1]], tokens, len(texts))
+    return BackendComparison(runs[names[0]], runs[names[1]], tokens, len(texts), unbatched)
 
 
 def _http(
-    index_dir: Path, embedder: str, questions: Sequence[Question], level: int
+    index_dir: Path, embedder: str, questions: Sequence[Question], level: int, single: bool
 ) -> dict[str, Any]:
     from rag.bench.http_bench import bench_http
 
     asked = [q.question for q in questions]
-    with serve(index_dir, env={"RAG_EMBEDDER": embedder}) as (url, _pid):
+    env = {"RAG_EMBEDDER": embedder} | ({"RAG_QUERY_MAX_BATCH": "1"} if single else {})
+    with serve(index_dir, env=env) as (url, _pid):
         return bench_http(url, asked, level, len(asked), "search")
 
 

@@ -14,6 +14,10 @@ def _http(run: BackendRun, level: int, key: str) -> float | None:
     return float(v) if v is not None else None
 
 
+def _rps32(run: BackendRun) -> float | None:
+    return _http(run, 32, "throughput_rps")
+
+
 def backends_section(c: BackendComparison) -> list[str]:
     new, old = c.new, c.old
     out = [f"### Embedding backends: {new.name} against {old.name}", ""]
@@ -29,8 +33,32 @@ def backends_section(c: BackendComparison) -> list[str]:
     row("passages, tokens/s (median of rounds)", lambda r: r.passages_per_second, 0, "≥ 2.5×")
     row("query embedding p50, ms", lambda r: r.query_p50_ms, 2, "≤ 0.5×")
     if new.http:
-        row("HTTP /search c=32, requests/s", lambda r: _http(r, 32, "throughput_rps"), 1, "≥ 3×")
-        row("HTTP /search c=32, p95 ms", lambda r: _http(r, 32, "p95_ms"), 1, "reported")
+        before = c.unbatched.get(32, {})
+        if before:
+            rps, p95 = before.get("throughput_rps"), before.get("p95_ms")
+            a, b = _http(new, 32, "throughput_rps"), float(rps) if rps is not None else None
+            rows.append(
+                [
+                    f"HTTP /search c=32, requests/s; {old.name} one query per model call "
+                    "(the server before batching)",
+                    fmt(a, 1),
+                    fmt(b, 1),
+                    fmt(a / b if a is not None and b else None, 2),
+                    "≥ 3×",
+                ]
+            )
+            rows.append(
+                [
+                    "HTTP /search c=32, p95 ms; the same",
+                    fmt(_http(new, 32, "p95_ms"), 1),
+                    fmt(float(p95) if p95 is not None else None, 1),
+                    "",
+                    "reported",
+                ]
+            )
+        goal = "reported" if before else "≥ 3×"
+        row("HTTP /search c=32, requests/s; both batching queries", _rps32, 1, goal)
+        row("HTTP /search c=32, p95 ms; the same", lambda r: _http(r, 32, "p95_ms"), 1, "reported")
         row("HTTP /search c=1, p50 ms", lambda r: _http(r, 1, "p50_ms"), 1, "≤ 0.6×")
         row("HTTP /search c=1, requests/s", lambda r: _http(r, 1, "throughput_rps"), 1, "")
     for name in new.quality:
@@ -59,7 +87,10 @@ def backends_section(c: BackendComparison) -> list[str]:
         f"round, rounds alternating which backend goes first (tokens/s per round: {rounds}); "
         "query embeddings alternating per question; one fresh `rag serve` per backend and "
         "level, each over an index the backend built; each backend answers every question from "
-        "its own index (hybrid, extractive).",
+        "its own index (hybrid, extractive). The server batches concurrent queries into one "
+        "model call for every backend; at concurrency 32 the old backend is also served as the "
+        "server was before it did (`RAG_QUERY_MAX_BATCH=1`: one query per model call, one at "
+        "a time), the baseline the goal of 3× was set against.",
         "",
     ]
     return out

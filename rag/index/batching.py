@@ -132,5 +132,9 @@ class BatchingEmbedder:
 
 
 def batched(embedder: Embedder, settings: Settings) -> BatchingEmbedder:
-    """``embedder`` behind a :class:`BatchingEmbedder` with the configured linger."""
-    return BatchingEmbedder(embedder, settings.query_batch_wait_ms)
+    """``embedder`` behind a :class:`BatchingEmbedder` with the configured linger and batch
+    size; with batches of one, a single worker (one query in the model at a time)."""
+    single = settings.query_max_batch == 1
+    return BatchingEmbedder(
+        embedder, settings.query_batch_wait_ms, settings.query_max_batch, 1 if single else None
+    )
