@@ -138,16 +138,22 @@ def add(
 @app.command()
 @_closing
 def delete(
-    doc_ids: Annotated[list[str], typer.Argument(help="Ids of the documents to delete")],
+    doc_ids: Annotated[
+        list[str],
+        typer.Argument(help="Ids of the documents to delete, or paths of files indexed before"),
+    ],
     index_dir: IndexDirOption = None,
 ) -> None:
-    """Delete documents by id (all or none: an unknown id deletes nothing)."""
+    """Delete documents by id, or every document of a file by its path (all or none: an
+    unknown id deletes nothing)."""
     settings = _settings(index_dir=index_dir)
     try:
-        _engine(settings).delete_documents(doc_ids)
+        engine = _engine(settings)
+        ids = engine.documents_named(doc_ids)
+        engine.delete_documents(ids)
     except RagError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"deleted {len(doc_ids)} documents")
+    typer.echo(f"deleted {len(ids)} documents: {', '.join(ids)}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ write, never half of one.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -392,6 +393,25 @@ class RagEngine:
 
     def delete_document(self, doc_id: str) -> None:
         self.delete_documents([doc_id])
+
+    def documents_named(self, names: Sequence[str]) -> list[str]:
+        """The document ids ``names`` stand for (``rag delete``): each an id, or else the path
+        of a file indexed before, standing for every document that file gave. A name that is
+        neither is kept as it is, so deleting it reports the unknown id."""
+        out: list[str] = []
+        for name in names:
+            try:
+                known = self.store.article(self._known_id(name)) is not None
+            except InvalidQueryError:
+                known = False  # not an id; a path, perhaps (else deleting it says why)
+            if known:
+                out.append(name)
+                continue
+            path = Path(name)
+            forms = dict.fromkeys((name, str(path), str(path.resolve()), os.path.relpath(path)))
+            found = next((docs for f in forms if (docs := self.store.origin_documents(f))), [])
+            out.extend(found or [name])
+        return list(dict.fromkeys(out))
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         """Delete documents by id; an unknown id is an error and nothing is deleted."""

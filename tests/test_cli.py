@@ -133,3 +133,27 @@ def test_fit_reader_refuses_an_output_path_in_a_missing_directory(tmp_path: Path
     result = runner.invoke(app, ["fit-reader", "--oof-answers", str(target)])
     assert result.exit_code == 1
     assert f"error: {target}: its directory {target.parent} does not exist" in result.output
+
+
+def test_delete_takes_the_path_a_file_was_added_from(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner.invoke(app, ["index"])
+    monkeypatch.chdir(tmp_path)
+    Path("港口.txt").write_text(
+        "青澜港四期工程\n\n青澜港四期工程预计总投资72亿元。\n", encoding="utf-8"
+    )
+    added = runner.invoke(app, ["add", "港口.txt"])
+    assert added.exit_code == 0, added.output
+    doc_id = added.stdout.rsplit(": ", 1)[1].strip()
+    assert doc_id != "港口.txt"  # the id is not the file name, yet the path finds it
+
+    gone = runner.invoke(app, ["delete", str(tmp_path / "港口.txt")])  # another spelling
+    assert gone.exit_code == 0, gone.output
+    assert gone.stdout.strip() == f"deleted 1 documents: {doc_id}"
+    again = runner.invoke(app, ["delete", "港口.txt"])
+    assert again.exit_code == 1 and "no document with id '港口.txt'" in again.output
+
+    runner.invoke(app, ["add", "港口.txt"])
+    by_id = runner.invoke(app, ["delete", doc_id])
+    assert by_id.exit_code == 0 and by_id.stdout.strip() == f"deleted 1 documents: {doc_id}"
