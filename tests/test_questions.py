@@ -158,6 +158,17 @@ def test_a_word_the_tagger_reads_as_a_name_is_no_name_without_a_surname() -> Non
     assert {"周", "欧阳"} <= surnames() and "通" not in surnames()
 
 
+def test_a_name_after_a_title_is_read_whatever_verb_follows() -> None:
+    # invented names; the tagger cuts 某立新 into a surname and an adverb, and 许 reads as a
+    # numeral: after the title, a surname to the end of a word is the name
+    walked = person_spans("管理处处长韩立新站在堤上介绍。")
+    assert [(s.text, s.roles) for s in walked if s.text == "韩立新"] == [("韩立新", ("处长",))]
+    assert "许文澜" in [s.text for s in person_spans("馆长许文澜带领读者参观。")]
+    # no name: a word of its own, a conjunction, a time word after the title
+    for sentence in ("局长高度重视此事。", "院长和副院长出席。", "院长和平时一样早到。"):
+        assert not [s for s in person_spans(sentence) if s.roles], sentence
+
+
 def test_a_date_range_is_one_span_too() -> None:
     found = [s.text for s in date_spans("展览将于3月1日至5月31日在新馆举行。")]
     assert found == ["3月1日", "5月31日", "3月1日至5月31日"]

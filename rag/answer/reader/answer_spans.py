@@ -22,9 +22,10 @@ from rag.text.chars import (
     PHRASE_BREAK,
     STOPS,
     char_class,
+    is_han,
 )
 from rag.text.pinyin import surnames
-from rag.text.tokens import word_frequency
+from rag.text.tokens import in_dictionary, word_frequency
 from rag.text.units import UNITS, unit_class
 
 _UNIT = "(?:" + "|".join(re.escape(u) for u in UNITS) + ")"
@@ -77,6 +78,10 @@ MAX_HAN_NAME = 2  # a name run this short must start with a surname (longer: oft
 # (高新区) as names.
 ADMINISTRATIVE = frozenset("省市县区镇乡村")
 _GIVEN_FLAGS = frozenset({"n", "ng", "nr", "g"})
+# The tagger's flags (first letter) of words no name is made of: conjunctions, prepositions,
+# particles, pronouns, distinguishing words ("副"), numerals, measure, locative, time and
+# place words.
+_FUNCTION_FLAGS = frozenset("cpurbmqfyeoxts")
 # jieba's count of a lone character below which it is read as the third of a two-character
 # name. In CMRC's train contexts the characters the tagger split off names counted 11-571
 # (司马聃, 袁丽嫦, 杜宇麒, 王法慧), the first wrong join 884 (名媛 + 孟, the next name's surname).
@@ -165,12 +170,15 @@ def duration_spans(text: str) -> list[Span]:
 
 
 def person_spans(text: str) -> list[Span]:
+    words = tagged_words(text)
+    whole = {(at, at + len(w)): flag for w, flag, at in words}
     out = [
         Span(m.start(2), m.end(2), m.group(2), "person", roles=roles_before(text, m.start(2)))
         for m in PERSON.finditer(text)
+        if not _other_word(m.group(2), whole.get(m.span(2)))
     ]
     out += agent_spans(text)
-    words = tagged_words(text)
+    out += _titled_names(text, words, {s.start for s in out})
     out += [_foreign(text, s, e) for s, e in _interpunct_names(words)]
     taken = {s.text for s in out}
     for start, end in _name_runs(words):
@@ -179,6 +187,44 @@ def person_spans(text: str) -> list[Span]:
             continue
         out.append(Span(start, end, name, "person", roles=roles_before(text, start)))
         taken.add(name)
+    return out
+
+
+def _other_word(name: str, flag: str | None) -> bool:
+    """``name``, read after a title, is one word the dictionary knows as something else
+    ("出席", "同志"), as the tagger cut it (``flag``; None: not one word)."""
+    return flag is not None and flag not in NAME_FLAGS and in_dictionary(name)
+
+
+def _titled_names(
+    text: str, words: tuple[tuple[str, str, int], ...], taken: set[int]
+) -> list[Span]:
+    """A name right after a title, whatever word follows it ("局长某某站在…"): two or three
+    characters from a surname to the end of a word, not one word the dictionary knows as
+    something else. ``PERSON`` reads only names followed by a verb of saying or a break."""
+    bounds = {at for _, _, at in words} | {at + len(w) for w, _, at in words}
+    whole = {(at, at + len(w)): flag for w, flag, at in words}
+    out = []
+    for role in _ROLE_ANY.finditer(text):
+        start = role.end()
+        if start in taken or start not in bounds:
+            continue
+        end = next((e for e in (start + 2, start + 3) if e in bounds), None)
+        if end is None:
+            continue
+        name = text[start:end]
+        if _other_word(name, whole.get((start, end))):
+            continue
+        # the tagger reads a lone surname as anything ("许" a numeral): past it, a
+        # conjunction, particle or pronoun ("和副…") is no part of a name
+        pieces = [
+            f for w, f, at in words if start <= at < end and not (at == start and len(w) == 1)
+        ]
+        if any(f[:1] in _FUNCTION_FLAGS for f in pieces):
+            continue
+        if all(is_han(ch) for ch in name) and _has_surname(name):
+            out.append(Span(start, end, name, "person", roles=roles_before(text, start)))
+            taken.add(start)
     return out
 
 
