@@ -169,6 +169,43 @@ def test_a_name_after_a_title_is_read_whatever_verb_follows() -> None:
         assert not [s for s in person_spans(sentence) if s.roles], sentence
 
 
+def test_an_indefinite_number_is_not_what_is_asked() -> None:
+    # invented questions: "好几所" and "十几个" describe, the question word asks
+    assert analyse("那本被好几所学校选用的教材是谁编写的？").qtype == "person"
+    assert analyse("十几个村庄一共获得多少补贴？").unit == "元"
+    assert analyse("还有几家企业没有签约？").unit == "家"
+
+
+def test_the_implied_unit_is_the_one_named_next_to_the_question_word() -> None:
+    # 利润 and 分红 are money words, but the question asks for a share
+    assert analyse("公司拿出利润的多少比例用于分红？").unit == "%"
+    assert analyse("这项补贴的发放比例提高后，每户能拿多少补贴？").unit == "元"
+
+
+def test_a_span_made_of_the_questions_words_is_what_it_asks_about() -> None:
+    from rag.answer.reader.answer_spans import Span
+    from rag.answer.reader.span_ranking import _asked_about
+
+    info = analyse("城东社区综合服务中心入选示范站，是经哪个机构评定的？")
+    about = {
+        text: _asked_about(info, Span(0, len(text), text, "org"))
+        for text in (
+            "江州市民政局",
+            "城东社区综合服务中心入选第二批示范站",
+            "城东社区综合服务中心",
+            "社区中心",
+        )
+    }
+    # a name the question gives, or a long span of its words give or take a word; a short
+    # span sharing a few characters is not
+    assert about == {
+        "江州市民政局": False,
+        "城东社区综合服务中心入选第二批示范站": True,
+        "城东社区综合服务中心": True,
+        "社区中心": False,
+    }
+
+
 def test_a_date_range_is_one_span_too() -> None:
     found = [s.text for s in date_spans("展览将于3月1日至5月31日在新馆举行。")]
     assert found == ["3月1日", "5月31日", "3月1日至5月31日"]

@@ -23,6 +23,9 @@ from rag.text.tokens import word_bounds
         ("这种花又称之为什么？", Frame("这种花又称之为", "")),  # "as what", not "why"
         ("会要求所有的参赛者都必须戴帽子吗？", None),
         ("谁？", None),
+        # "好几家", "十几个": an indefinite number, no question word
+        ("好几家企业参与了谁主持的项目？", Frame("好几家企业参与了", "主持的项目")),
+        ("十几个村庄获得多少补贴？", Frame("十几个村庄获得", "补贴")),
     ],
 )
 def test_frame_around_the_question_word(question: str, expected: Frame | None) -> None:
@@ -47,6 +50,8 @@ def test_frame_around_the_question_word(question: str, expected: Frame | None) -
         # "5个品类"); the right side matches from inside the question, the left anchoring it,
         # ahead of the whole right side found in another clause.
         ("公司已在几个海外市场细分品类建立稳定的销售渠道？", "在12个海外市场细分品类中，公司已在5个品类建立稳定的销售渠道。", "5个", True),
+        # An aspect particle before the hole that the source leaves out.
+        ("会员人数增加到了多少人？", "会员人数由230人增加到410人。", "410", True),
     ],
 )  # fmt: skip
 def test_slot(question: str, sentence: str, answer: str, whole: bool) -> None:

@@ -12,6 +12,7 @@ from rag.answer.reader.question_words import (
     DAY,
     EN_TYPES,
     HOW,
+    INDEFINITE,
     LIST,
     QUESTION_WORDS,
     WHY,
@@ -26,7 +27,9 @@ from rag.text.units import ASKED_UNITS
 from rag.text.units import english_units as _english_units
 
 # "多少家", "几亿元": the unit a question names explicitly (see data/units.tsv, "asked").
-_ZH_UNIT = re.compile(rf"(?:多少|几)(?:万|亿|千|百)?({'|'.join(map(re.escape, ASKED_UNITS))})")
+_ZH_UNIT = re.compile(
+    rf"(?:多少|(?<![{INDEFINITE}])几)(?:万|亿|千|百)?({'|'.join(map(re.escape, ASKED_UNITS))})"
+)
 # English words that name what a number counts or measures ("how many companies" → 家), from
 # data/units_en.tsv: a stem and the unit whose class answers it.
 _EN_UNITS, _EN_MEASURES = _english_units()
@@ -186,7 +189,13 @@ def _unit(text: str, english: bool) -> str | None:
     m = re.search(r"多少\s*([A-Za-z]{2,})", text)
     if m:
         return m.group(1)
-    for pattern, unit in _IMPLIED:
-        if pattern.search(text):
-            return unit
-    return None
+    # The cue nearest the question word: "利润的多少比例用于分红" asks for a share (比例),
+    # though 利润 is a money word too.
+    asked = QUESTION_WORDS.search(text)
+    at = asked.start() if asked else len(text)
+    found = [
+        (min(abs(m.start() - at) for m in hits), order, unit)
+        for order, (pattern, unit) in enumerate(_IMPLIED)
+        if (hits := list(pattern.finditer(text)))
+    ]
+    return min(found)[2] if found else None

@@ -15,6 +15,10 @@ from rag.text.units import COUNTERS
 
 QType = Literal["number", "date", "duration", "person", "org", "place", "other"]
 
+# 几 after these is no question but an indefinite number: "好几所" (several), "十几个" (a
+# dozen or so).
+INDEFINITE = "好十"
+
 # Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
 # "哪几家" asks which ones, not how many).
 ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
@@ -31,7 +35,7 @@ ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "number",
         re.compile(
-            rf"多少|(?<!哪)几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|多长|多宽|多深|多厚|多粗|百分之几|比例|占比|比重|增长率|增速|几成"
+            rf"多少|(?<![哪{INDEFINITE}])几[{COUNTERS}万亿千百十]|多大|多高|多重|多远|多快|多长|多宽|多深|多厚|多粗|百分之几|比例|占比|比重|增长率|增速|几成"
         ),
     ),
     ("person", re.compile(r"谁|哪位|什么人|何人|姓名|叫什么名字")),
@@ -82,7 +86,7 @@ EN_TYPES: list[tuple[QType, re.Pattern[str]]] = [
 
 # Every question word, removed from the question before its terms are taken.
 QUESTION_WORDS = re.compile(
-    rf"多少|几[{COUNTERS}年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
+    rf"多少|(?<![{INDEFINITE}])几[{COUNTERS}年天月]?|什么|哪[一个家些位里儿年天座]*|谁|何时|何地|如何|怎么|怎样|为什么|是否|吗|呢|？|\?"
 )
 
 # How precisely a date question asks: the day, or the year.
@@ -97,7 +101,7 @@ WHY = re.compile(
 )
 # Question words that stand where the answer would ("谁", "哪家", "什么", "多少").
 HOLE = re.compile(
-    r"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|几|何时|何地|何处|何人"
+    rf"谁|哪(?:一|几)?[位个家些里儿年天座所种国类]?|什么|多少|(?<![{INDEFINITE}])几|何时|何地|何处|何人"
     r"|多久|多长的?时间|多(?:长|宽|深|厚|高|远|大)"
 )
 # A question with no question word that stops at its verb ("其编号是？", "这种病又称为？")

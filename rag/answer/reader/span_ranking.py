@@ -19,6 +19,10 @@ from rag.text.units import unit_class
 COUNTABLE = ("count", "people", "enterprise", "vehicle")
 # How strongly a slot framed by the question's words draws the candidate spans inside it.
 SLOT_PULL = 5.0
+# A span of at least this many character pairs, this share of them found in the question,
+# is what the question is about rather than its answer.
+ASKED_MIN_PAIRS = 6
+ASKED_SHARE = 0.75
 
 
 def fits(info: QuestionInfo, span: Span) -> bool:
@@ -126,5 +130,13 @@ def _restates(info: QuestionInfo, span: Span) -> bool:
 
 def _asked_about(info: QuestionInfo, span: Span) -> bool:
     """A name the question itself gives ("某某的老师是谁") is what it asks about, not the
-    answer; still, the clause around it may hold the answer, so it is kept as a last resort."""
-    return normalize(span.text).lower() in info.text.lower()
+    answer; still, the clause around it may hold the answer, so it is kept as a last resort.
+    So is a long span made mostly of the question's words, give or take a word ("该办公室
+    入选第三批监测站" for "该办公室入选监测站，是经哪个机构审核的")."""
+    text, asked = normalize(span.text).lower(), info.text.lower()
+    if text in asked:
+        return True
+    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
+    return len(pairs) >= ASKED_MIN_PAIRS and sum(p in asked for p in pairs) >= ASKED_SHARE * len(
+        pairs
+    )
