@@ -178,7 +178,7 @@ def person_spans(text: str) -> list[Span]:
         if not _other_word(m.group(2), whole.get(m.span(2)))
     ]
     out += agent_spans(text)
-    out += _titled_names(text, words, {s.start for s in out})
+    out += _titled_names(text, words, whole, {s.start for s in out})
     out += [_foreign(text, s, e) for s, e in _interpunct_names(words)]
     taken = {s.text for s in out}
     for start, end in _name_runs(words):
@@ -197,13 +197,16 @@ def _other_word(name: str, flag: str | None) -> bool:
 
 
 def _titled_names(
-    text: str, words: tuple[tuple[str, str, int], ...], taken: set[int]
+    text: str,
+    words: tuple[tuple[str, str, int], ...],
+    whole: dict[tuple[int, int], str],
+    taken: set[int],
 ) -> list[Span]:
     """A name right after a title, whatever word follows it ("局长某某站在…"): two or three
     characters from a surname to the end of a word, not one word the dictionary knows as
-    something else. ``PERSON`` reads only names followed by a verb of saying or a break."""
+    something else (``whole``: each word's flag by its bounds). ``PERSON`` reads only names
+    followed by a verb of saying or a break."""
     bounds = {at for _, _, at in words} | {at + len(w) for w, _, at in words}
-    whole = {(at, at + len(w)): flag for w, flag, at in words}
     out = []
     for role in _ROLE_ANY.finditer(text):
         start = role.end()

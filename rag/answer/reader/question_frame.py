@@ -66,7 +66,7 @@ def find_slot(f: Frame, text: str, bounds: frozenset[int] | None = None) -> Slot
     "状态" is no frame for the "状" inside "晶状固体"."""
     # "主席是谁" is answered by "主席为…" as often as by "主席是…": a copula ending the left
     # side may differ in the source.
-    # So may an aspect particle: "增加到了多少" is answered by "…增加到41个".
+    # So may an aspect particle: "增加到了多少" is answered by "…增加到120个".
     lefts = max(
         _suffix_hits(f.before, text),
         _suffix_hits(f.before.rstrip("是为"), text),

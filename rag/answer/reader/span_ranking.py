@@ -131,8 +131,8 @@ def _restates(info: QuestionInfo, span: Span) -> bool:
 def _asked_about(info: QuestionInfo, span: Span) -> bool:
     """A name the question itself gives ("某某的老师是谁") is what it asks about, not the
     answer; still, the clause around it may hold the answer, so it is kept as a last resort.
-    So is a long span made mostly of the question's words, give or take a word ("该办公室
-    入选第三批监测站" for "该办公室入选监测站，是经哪个机构审核的")."""
+    So is a long span made mostly of the question's words, give or take a word ("城东图书馆
+    获评第二批示范馆" for "城东图书馆获评示范馆，是哪个部门评定的")."""
     text, asked = normalize(span.text).lower(), info.text.lower()
     if text in asked:
         return True
