@@ -228,3 +228,20 @@ def test_an_org_name_keeps_a_bracketed_word_and_stops_at_a_byline() -> None:
     assert "东岭大学" in found and not any("）" in t for t in found)
     found = {s.text for s in org_spans("南屿（青川）综合研究院发布报告")}
     assert "南屿（青川）综合研究院" in found
+
+
+def test_a_date_heading_its_clause_dates_that_clause() -> None:
+    from rag.answer.reader.span_ranking import best_span
+    from rag.text.normalize import normalize
+
+    # invented: each year heads the clause of its event; the asked event's year is the
+    # one before it, not the one right after its words
+    sentence = "1996年，她在江州师范学院取得学士学位，2001年在海城大学取得硕士学位。"
+    info = analyse("她是何时取得学士学位的？")
+    weights = dict.fromkeys(info.terms, 1.0)
+    span, fitting = best_span(info, sentence, normalize(sentence).lower(), weights, "", None)
+    assert span is not None and (span.text, fitting) == ("1996年", True)
+    master = analyse("她是何时取得硕士学位的？")
+    weights = dict.fromkeys(master.terms, 1.0)
+    span, _ = best_span(master, sentence, normalize(sentence).lower(), weights, "", None)
+    assert span is not None and span.text == "2001年"

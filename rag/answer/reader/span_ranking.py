@@ -12,13 +12,14 @@ import re
 from rag.answer.reader.answer_spans import Span, roles_before, spans_for
 from rag.answer.reader.question import QuestionInfo
 from rag.answer.reader.question_frame import Slot, occurrences
-from rag.text.chars import DECIMAL
+from rag.text.chars import COMMAS, DECIMAL, SENTENCE_END
 from rag.text.normalize import normalize
 from rag.text.units import unit_class
 
 COUNTABLE = ("count", "people", "enterprise", "vehicle")
 # How strongly a slot framed by the question's words draws the candidate spans inside it.
 SLOT_PULL = 5.0
+CLAUSE_BREAKS = COMMAS + SENTENCE_END
 # A span of at least this many character pairs, this share of them found in the question,
 # is what the question is about rather than its answer.
 ASKED_MIN_PAIRS = 6
@@ -63,18 +64,27 @@ def best_span(
     anchors.update({p: occurrences(p, norm) for p in partial.values() if p})
     weights = {**weights, **{p: 0.5 * weights.get(t, 1.0) for t, p in partial.items() if p}}
 
+    def distance(span: Span, s: int, e: int) -> float:
+        # Chinese puts the predicate before the figure ("泊位达到6个"): a span just after a
+        # word is closer than one just before it. But a date heading its clause ("1970年，
+        # 在…取得学位，1975年…") dates that clause: the words in it are next to it, and those
+        # before it belong to the clause before.
+        if span.kind == "date" and norm[span.end : span.end + 1] in COMMAS:
+            clause = _clause_end(norm, span.end + 1)
+            if span.end <= s and e <= clause:
+                return 1.0
+            if e <= span.start:
+                return 1.5 * (span.start - e) + 1
+        return span.start - e if span.start >= e else 1.5 * max(s - span.end, 0) + 1
+
     def closeness(span: Span) -> float:
-        # Each question word pulls the span by its IDF, less with distance. Chinese puts the
-        # predicate before the figure ("泊位达到6个"), so a span just after a word is closer
-        # than one just before it. The article's subject recurs all over it, and a word said
-        # several times in the sentence pins no one place: both pull less.
+        # Each question word pulls the span by its IDF, less with distance. The article's
+        # subject recurs all over it, and a word said several times in the sentence pins no
+        # one place: both pull less.
         pull = 0.0
         for t, places in anchors.items():
             if places:
-                d = min(
-                    span.start - e if span.start >= e else 1.5 * max(s - span.end, 0) + 1
-                    for s, e in places
-                )
+                d = min(distance(span, s, e) for s, e in places)
                 weight = weights.get(t, 1.0) / len(places) * (0.3 if t in title else 1.0)
                 pull += weight / (1 + d / 4)
         return (
@@ -121,6 +131,12 @@ def _framed(info: QuestionInfo, sentence: str, slot: Slot | None) -> Span | None
 
 def _overlaps(a: Span | Slot, b: Span | Slot) -> bool:
     return a.start < b.end and b.start < a.end
+
+
+def _clause_end(text: str, start: int) -> int:
+    """Where the clause from ``start`` ends: the next comma or sentence end, or the text's."""
+    ends = [i for i in (text.find(c, start) for c in CLAUSE_BREAKS) if i >= 0]
+    return min(ends, default=len(text))
 
 
 def _restates(info: QuestionInfo, span: Span) -> bool:
