@@ -28,6 +28,8 @@ from rag.text.units import unit_class
         ("南湖研究院的院长是谁？", "person", None),
         ("检测中心由哪家机构负责运营？", "org", None),
         ("检测中心设在哪里？", "place", None),
+        ("两种工艺的区别在哪里？", "other", None),  # "在哪" after an abstract noun asks what
+        ("新工艺的优势主要在哪儿？", "other", None),
         ("园区推出了什么新政策？", "other", None),
         ("她练琴的时间是别人的一半，为什么进步更快？", "other", None),  # why, not when
         ("How many companies does the science park host?", "number", "家"),

@@ -22,6 +22,14 @@ INDEFINITE = "好十"
 # Ordered: the first matching pattern decides ("几月" is a date, "几年" a duration, "几家" a count;
 # "哪几家" asks which ones, not how many).
 ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
+    # "在哪" after an abstract noun asks what, not where: "区别在哪里", "优势在哪儿".
+    (
+        "other",
+        re.compile(
+            r"(?:差异|区别|差别|不同|问题|关键|难点|难处|优势|长处|短处|特点|特色|亮点|意义|价值|好处"
+            r"|不足|症结|奥秘|秘诀)(?:究竟|到底|主要|又|就)?在哪"
+        ),
+    ),
     (
         "date",
         re.compile(r"哪一?年|哪一?天|哪个月|几月|几号|何时|什么时候|什么时间|哪个时间|日期|时间是"),
