@@ -28,7 +28,9 @@ from rag.text.units import unit_class
         ("南湖研究院的院长是谁？", "person", None),
         ("检测中心由哪家机构负责运营？", "org", None),
         ("检测中心设在哪里？", "place", None),
-        ("两种工艺的区别在哪里？", "other", None),  # "在哪" after an abstract noun asks what
+        ("两种工艺的区别在哪里？", "other", None),
+        ("等了十几年的那位老人今年多大年纪？", "number", "岁"),  # "十几年" asks no duration
+        ("这项工程用了几年？", "duration", None),  # "在哪" after an abstract noun asks what
         ("新工艺的优势主要在哪儿？", "other", None),
         ("园区推出了什么新政策？", "other", None),
         ("她练琴的时间是别人的一半，为什么进步更快？", "other", None),  # why, not when

@@ -53,6 +53,7 @@ _IMPLIED = [
     # how long / wide / deep / thick / tall / far: a length; how heavy: a weight
     (re.compile(r"多(?:长|宽|深|厚|粗|高|远)|长度|宽度|深度|厚度|高度|海拔|距离"), "米"),
     (re.compile(r"多重|重量|体重"), "公斤"),
+    (re.compile(r"年纪|年龄|岁数"), "岁"),
 ]
 
 _NUMBER = re.compile(DECIMAL)

@@ -37,7 +37,8 @@ ZH_TYPES: list[tuple[QType, re.Pattern[str]]] = [
     (
         "duration",
         re.compile(
-            r"多久|多长时间|多长的时间|多少年|几年|多少天|几天|多少个月|几个月|多少小时|耗时"
+            rf"多久|多长时间|多长的时间|多少年|(?<![{INDEFINITE}])几年|多少天|(?<![{INDEFINITE}])几天"
+            rf"|多少个月|(?<![{INDEFINITE}])几个月|多少小时|耗时"
         ),
     ),
     (
