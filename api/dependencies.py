@@ -20,12 +20,14 @@ bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies are ``async``: none blocks, and a plain ``def`` one would cost each request
+# a hand-off to the threadpool and back.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> RagEngine:
+async def get_engine(request: Request) -> RagEngine:
     engine: RagEngine = request.app.state.engine
     return engine
 
@@ -49,12 +51,12 @@ def _check_token(settings: Settings, credentials: HTTPAuthorizationCredentials |
         )
 
 
-def require_write_token(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_write_token(settings: SettingsDep, credentials: Credentials) -> None:
     """Writes need the token whenever RAG_API_TOKEN is set."""
     _check_token(settings, credentials)
 
 
-def require_read_token(settings: SettingsDep, credentials: Credentials) -> None:
+async def require_read_token(settings: SettingsDep, credentials: Credentials) -> None:
     """Reads need the token only with RAG_API_TOKEN_READS=1."""
     if settings.api_token_reads:
         _check_token(settings, credentials)
@@ -81,13 +83,13 @@ class TokenFirstRoute(APIRoute):
             settings: Settings = request.app.state.settings
             credentials = await bearer(request)
             for check in checks:
-                check(settings, credentials)
+                await check(settings, credentials)
             return await handler(request)
 
         return token_first
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A body must be declared as JSON; anything else is a 415, not a confusing 422."""
     content_type = request.headers.get("content-type", "")
     message = Message()

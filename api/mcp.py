@@ -54,7 +54,7 @@ class McpEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            require_read_token(self.settings, await bearer(Request(scope)))
+            await require_read_token(self.settings, await bearer(Request(scope)))
         except HTTPException as exc:
             response = error_response(401, "unauthorized", str(exc.detail), headers=exc.headers)
             await response(scope, receive, send)

@@ -194,3 +194,46 @@ def test_engine_serves_queries_through_the_batcher(tmp_path) -> None:  # type: i
     engine = RagEngine(settings)
     assert isinstance(engine.embedder, BatchingEmbedder)
     assert engine.embedder.wait_s == pytest.approx(0.003)
+
+
+def test_awaiting_callers_share_batches_and_get_their_own_vectors() -> None:
+    import asyncio
+
+    inner = SlowEmbedder()
+    batcher = BatchingEmbedder(inner, wait_ms=5)
+    texts = [f"问题{i}" for i in range(16)]
+
+    async def main() -> list[np.ndarray]:
+        return list(await asyncio.gather(*(batcher.embed_query_async(t) for t in texts)))
+
+    got = asyncio.run(main())
+    for text, vec in zip(texts, got, strict=True):
+        np.testing.assert_array_equal(vec, inner.embed_query(text))
+    assert len(inner.calls) < len(texts)  # they shared model calls
+
+    async def failing() -> None:
+        await batcher.embed_query_async("boom")
+
+    with pytest.raises(ValueError, match="model failed"):
+        asyncio.run(failing())
+    np.testing.assert_array_equal(batcher.embed_query("之后"), inner.embed_query("之后"))
+
+
+def test_engine_search_async_finds_what_search_finds(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from rag.engine import RagEngine
+    from tests.conftest import SEEDS
+
+    engine = RagEngine(
+        Settings(index_dir=tmp_path / "index", corpus=[SEEDS], embedder="hash"),
+        embedder=BatchingEmbedder(HashEmbedder(), wait_ms=0),
+    )
+    engine.build([SEEDS])
+    for query in ("光谷瞪羚企业累计达到多少家？", "How many gazelle enterprises?"):
+        awaited = asyncio.run(engine.search_async(query, 3))
+        assert [h.chunk.chunk_id for h in awaited.hits] == [
+            h.chunk.chunk_id for h in engine.search(query, 3).hits
+        ]
+    plain = RagEngine(Settings(index_dir=tmp_path / "index", embedder="hash"))
+    assert asyncio.run(plain.search_async("兰州高新区", 2)).hits  # no batcher: a thread embeds

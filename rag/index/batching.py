@@ -15,6 +15,8 @@ on two cores embed nearly twice the queries a single two-thread call does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -36,6 +38,7 @@ class _Request:
     done: threading.Event = field(default_factory=threading.Event)
     vector: np.ndarray | None = None
     error: BaseException | None = None
+    on_done: Callable[[], object] | None = None  # called on the worker once done is set
 
 
 def batch_query_fn(embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
@@ -80,6 +83,26 @@ class BatchingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         req = _Request(text)
+        self._submit(req)
+        req.done.wait()
+        return _result(req)
+
+    async def embed_query_async(self, text: str) -> np.ndarray:
+        """:meth:`embed_query` for an event loop: the caller awaits instead of blocking a
+        thread; the model still runs on the workers, batched with every other query."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        req = _Request(text, on_done=lambda: loop.call_soon_threadsafe(wake))
+        self._submit(req)
+        await woken
+        return _result(req)
+
+    def _submit(self, req: _Request) -> None:
         with self._cond:
             # started on first use, not at import; started again where one is gone (a forked
             # child process has none of its parent's threads)
@@ -91,11 +114,6 @@ class BatchingEmbedder:
             self._threads = alive
             self._queue.append(req)
             self._cond.notify_all()
-        req.done.wait()
-        if req.error is not None:
-            raise req.error
-        assert req.vector is not None
-        return req.vector
 
     def _take(self) -> list[_Request]:
         """Block until a query waits; then collect this worker's share (lingering under load)."""
@@ -129,6 +147,17 @@ class BatchingEmbedder:
                 self._busy = len(batch) > 1 or bool(self._queue)
             for req in batch:
                 req.done.set()
+                if req.on_done is not None:
+                    # a closed event loop (RuntimeError): nobody waits for it any more
+                    with contextlib.suppress(RuntimeError):
+                        req.on_done()
+
+
+def _result(req: _Request) -> np.ndarray:
+    if req.error is not None:
+        raise req.error
+    assert req.vector is not None
+    return req.vector
 
 
 def batched(embedder: Embedder, settings: Settings) -> BatchingEmbedder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -57,19 +58,49 @@ class Retriever:
 
     def embed_query(self, text: str) -> np.ndarray:
         """Query vector, memoised: repeated questions cost no model call."""
+        vec = self._cached(text)
+        if vec is None:
+            vec = self._remember(text, self.embedder.embed_query(text))
+        return vec
+
+    async def embed_query_async(self, text: str) -> np.ndarray:
+        """:meth:`embed_query` awaited off the event loop: on the embedder's own workers when
+        it has them (the server's batcher), else on a thread."""
+        vec = self._cached(text)
+        if vec is None:
+            call = getattr(self.embedder, "embed_query_async", None)
+            got = (
+                await call(text)
+                if call
+                else await asyncio.to_thread(self.embedder.embed_query, text)
+            )
+            vec = self._remember(text, got)
+        return vec
+
+    def _cached(self, text: str) -> np.ndarray | None:
         with self._cache_lock:
             if text in self._query_cache:
                 self._query_cache.move_to_end(text)
                 return self._query_cache[text]
-        vec = self.embedder.embed_query(text)
+        return None
+
+    def _remember(self, text: str, vec: np.ndarray) -> np.ndarray:
         with self._cache_lock:
             self._query_cache[text] = vec
             if len(self._query_cache) > 2048:
                 self._query_cache.popitem(last=False)
         return vec
 
-    def search(self, store: Store, query: str, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
-        """Top ``k`` hits, at most one per paragraph, best first."""
+    def search(
+        self,
+        store: Store,
+        query: str,
+        k: int = 5,
+        mode: Mode = "hybrid",
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """Top ``k`` hits, at most one per paragraph, best first (``vector``: the query's,
+        if already embedded)."""
         if k <= 0:
             return []
         text = normalize(query)
@@ -78,7 +109,8 @@ class Retriever:
         lexical: dict[str, tuple[float, int]] = {}
         found: dict[str, ScoredChunk] = {}
         if mode != "bm25":
-            results = store.dense_search(self.embed_query(text), n)
+            query_vector = self.embed_query(text) if vector is None else vector
+            results = store.dense_search(query_vector, n)
             dense = {r.chunk.chunk_id: (r.score, rank) for rank, r in enumerate(results, 1)}
             found.update((r.chunk.chunk_id, r) for r in results)
         if mode != "dense":
