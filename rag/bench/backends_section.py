@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from rag.bench.backends import BackendComparison, BackendRun
 from rag.bench.markdown import fmt, table
@@ -10,12 +11,12 @@ from rag.bench.metrics import score
 
 
 def _http(run: BackendRun, level: int, key: str) -> float | None:
-    v = run.http.get(level, {}).get(key)
+    return _value(run.http.get(level, {}), key)
+
+
+def _value(measured: dict[str, Any], key: str) -> float | None:
+    v = measured.get(key)
     return float(v) if v is not None else None
-
-
-def _rps32(run: BackendRun) -> float | None:
-    return _http(run, 32, "throughput_rps")
 
 
 def backends_section(c: BackendComparison) -> list[str]:
@@ -23,41 +24,45 @@ def backends_section(c: BackendComparison) -> list[str]:
     out = [f"### Embedding backends: {new.name} against {old.name}", ""]
     rows: list[list[object]] = []
 
+    def add(
+        what: str, a: float | None, b: float | None, digits: int, goal: str, ratio: bool = True
+    ) -> None:
+        quotient = a / b if ratio and a is not None and b else None
+        rows.append([what, fmt(a, digits), fmt(b, digits), fmt(quotient, 2) if ratio else "", goal])
+
     def row(
         what: str, key: Callable[[BackendRun], float | None], digits: int = 1, goal: str = ""
     ) -> None:
-        a, b = key(new), key(old)
-        ratio = a / b if a is not None and b else None
-        rows.append([what, fmt(a, digits), fmt(b, digits), fmt(ratio, 2), goal])
+        add(what, key(new), key(old), digits, goal)
 
     row("passages, tokens/s (median of rounds)", lambda r: r.passages_per_second, 0, "≥ 2.5×")
     row("query embedding p50, ms", lambda r: r.query_p50_ms, 2, "≤ 0.5×")
     if new.http:
         before = c.unbatched.get(32, {})
         if before:
-            rps, p95 = before.get("throughput_rps"), before.get("p95_ms")
-            a, b = _http(new, 32, "throughput_rps"), float(rps) if rps is not None else None
-            rows.append(
-                [
-                    f"HTTP /search c=32, requests/s; {old.name} one query per model call "
-                    "(the server before batching)",
-                    fmt(a, 1),
-                    fmt(b, 1),
-                    fmt(a / b if a is not None and b else None, 2),
-                    "≥ 3×",
-                ]
+            add(
+                f"HTTP /search c=32, requests/s; {old.name} one query per model call "
+                "(the server before batching)",
+                _http(new, 32, "throughput_rps"),
+                _value(before, "throughput_rps"),
+                1,
+                "≥ 3×",
             )
-            rows.append(
-                [
-                    "HTTP /search c=32, p95 ms; the same",
-                    fmt(_http(new, 32, "p95_ms"), 1),
-                    fmt(float(p95) if p95 is not None else None, 1),
-                    "",
-                    "reported",
-                ]
+            add(
+                "HTTP /search c=32, p95 ms; the same",
+                _http(new, 32, "p95_ms"),
+                _value(before, "p95_ms"),
+                1,
+                "reported",
+                ratio=False,
             )
         goal = "reported" if before else "≥ 3×"
-        row("HTTP /search c=32, requests/s; both batching queries", _rps32, 1, goal)
+        row(
+            "HTTP /search c=32, requests/s; both batching queries",
+            lambda r: _http(r, 32, "throughput_rps"),
+            1,
+            goal,
+        )
         row("HTTP /search c=32, p95 ms; the same", lambda r: _http(r, 32, "p95_ms"), 1, "reported")
         row("HTTP /search c=1, p50 ms", lambda r: _http(r, 1, "p50_ms"), 1, "≤ 0.6×")
         row("HTTP /search c=1, requests/s", lambda r: _http(r, 1, "throughput_rps"), 1, "")

@@ -64,13 +64,12 @@ def best_span(
     anchors.update({p: occurrences(p, norm) for p in partial.values() if p})
     weights = {**weights, **{p: 0.5 * weights.get(t, 1.0) for t, p in partial.items() if p}}
 
-    def distance(span: Span, s: int, e: int) -> float:
+    def distance(span: Span, clause: int | None, s: int, e: int) -> float:
         # Chinese puts the predicate before the figure ("泊位达到6个"): a span just after a
         # word is closer than one just before it. But a date heading its clause ("1970年，
-        # 在…取得学位，1975年…") dates that clause: the words in it are next to it, and those
-        # before it belong to the clause before.
-        if span.kind == "date" and norm[span.end : span.end + 1] in COMMAS:
-            clause = _clause_end(norm, span.end + 1)
+        # 在…取得学位，1975年…"; ``clause``: where that clause ends) dates that clause: the
+        # words in it are next to it, and those before it belong to the clause before.
+        if clause is not None:
             if span.end <= s and e <= clause:
                 return 1.0
             if e <= span.start:
@@ -81,10 +80,12 @@ def best_span(
         # Each question word pulls the span by its IDF, less with distance. The article's
         # subject recurs all over it, and a word said several times in the sentence pins no
         # one place: both pull less.
+        heads = span.kind == "date" and norm[span.end : span.end + 1] in COMMAS
+        clause = _clause_end(norm, span.end + 1) if heads else None
         pull = 0.0
         for t, places in anchors.items():
             if places:
-                d = min(distance(span, s, e) for s, e in places)
+                d = min(distance(span, clause, s, e) for s, e in places)
                 weight = weights.get(t, 1.0) / len(places) * (0.3 if t in title else 1.0)
                 pull += weight / (1 + d / 4)
         return (
