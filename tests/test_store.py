@@ -17,7 +17,8 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from rag.index.embeddings import HashEmbedder
-from rag.index.local import DB_FILE, LocalStore
+from rag.index.lexical import idf as lexical_idf
+from rag.index.local import DB_FILE, FORMAT, LocalStore
 from rag.index.vectors import AnnParams
 from rag.text.tokens import tokenize
 from tests.conftest import ROOT, SEEDS
@@ -186,6 +187,40 @@ def test_bm25_statistics_are_kept_incrementally(hash_engine: RagEngine, tmp_path
     assert hash_engine.store.idf(["高新区", "企业"]) == pytest.approx(idf_before)
 
 
+def test_document_frequencies_stay_exact_across_stores_and_compaction(
+    hash_engine: RagEngine,
+) -> None:
+    """Writes log their df changes; compaction folds them in. Every store's IDF matches
+    counting the chunks, whichever store wrote or compacted last."""
+    words = ["高新区", "企业", "石墨烯", "创新"]
+    other = RagEngine(hash_engine.settings, embedder=HashEmbedder())
+
+    def counted() -> dict[str, float]:
+        with sqlite3.connect(hash_engine.index_dir / DB_FILE) as db:
+            chunks = [set(json.loads(t)) for (t,) in db.execute("SELECT tokens FROM chunk_data")]
+        df = {w: sum(w in c for c in chunks) for w in words}
+        return {w: lexical_idf(d, len(chunks)) for w, d in df.items() if d}
+
+    def check(*engines: RagEngine) -> None:
+        want = counted()
+        for engine in engines:
+            got = engine.store.idf(words)
+            assert {w: got[w] for w in want} == pytest.approx(want)
+
+    (_, (first, *_)) = hash_engine.store.articles(0, 1)
+    hash_engine.add_document("新材料", "石墨烯企业在高新区创新。石墨烯企业。", doc_id="g1")
+    check(hash_engine, other)
+    other.delete_document(first.doc_id)
+    other.add_document("再写", "高新区企业创新不止。", doc_id="g2")
+    check(hash_engine, other)
+    other.compact()
+    check(hash_engine, other)
+    hash_engine.delete_document("g1")
+    check(hash_engine, other, RagEngine(hash_engine.settings, embedder=HashEmbedder()))
+    hash_engine.compact()
+    check(hash_engine, other)
+
+
 def test_above_the_threshold_the_dense_index_becomes_approximate(
     hash_engine: RagEngine,
 ) -> None:
@@ -247,13 +282,14 @@ def test_an_index_of_the_previous_format_is_upgraded_in_place(hash_engine: RagEn
             INSERT INTO old SELECT term, batch, ids, tfs FROM postings;
             DROP TABLE postings;
             ALTER TABLE old RENAME TO postings;
+            DROP TABLE df_log;
             UPDATE meta SET value = 'rag-zh-local/2' WHERE key = 'format';
             """
         )
     engine = RagEngine(hash_engine.settings, embedder=HashEmbedder())
     assert [(h.chunk.chunk_id, h.score) for h in engine.search(query, 10).hits] == before
     meta = _meta(engine.index_dir)
-    assert meta["format"] == "rag-zh-local/3"
+    assert meta["format"] == FORMAT
     with sqlite3.connect(engine.index_dir / DB_FILE) as db:
         (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'postings'").fetchone()
     assert "WITHOUT ROWID" not in sql

@@ -285,7 +285,7 @@ def _exhaustive(store: LocalStore, tokens: Sequence[str], k: int) -> list[int]:
     n, length = store._counters["chunks"], store._counters["length"]
     db = store._db()
     weights = Counter(tokens)
-    terms = store._terms(db, list(weights))
+    terms = store._terms(db, list(weights), store._df.changes)
     rows = store._postings_after(db, {term_id: -1 for term_id, _ in terms.values()})
     parts = []
     for term, (term_id, df) in terms.items():

@@ -8,9 +8,10 @@ Layout of an index directory::
     embeddings.sqlite        embedding cache (content-hash keyed)
     .lock                    writers take an exclusive flock on it
 
-A write is one SQLite transaction: it appends chunks, one posting list per term, and adjusts
-the counters that BM25 needs (document frequencies, chunk count, total length), so it costs
-what changed, not what is stored. Deleted chunks are logged; searches skip them until
+A write is one SQLite transaction: it appends chunks, one posting list per term, one row of
+the document-frequency changes it makes (``df_log``, folded into ``terms`` by compaction and
+summed in memory until then), and the chunk count and total length, so it costs what changed,
+not what is stored. Deleted chunks are logged; searches skip them until
 :meth:`LocalStore.compact` merges the posting lists. A lexical search reads the short posting
 lists of its terms and keeps the long ones decoded in memory between searches (they change
 only by compaction, which ``meta.compactions`` counts). Every commit bumps ``meta.version``;
@@ -28,7 +29,8 @@ import shutil
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +55,7 @@ from rag.index.vectors import AnnParams, VectorIndex
 from rag.ingest.chunking import Chunk
 from rag.ingest.documents import Article, Paragraph, Piece
 
-FORMAT = "rag-zh-local/3"
+FORMAT = "rag-zh-local/4"
 # Formats this release upgrades in place when it opens them (under the writers' lock).
 # 2 -> 3: posting lists move out of a WITHOUT ROWID table. There a row's whole record sits in
 # the b-tree (interior pages too), and after compaction a frequent term's row is megabytes:
@@ -69,6 +71,13 @@ _UPGRADES = {
         ALTER TABLE postings_v3 RENAME TO postings;
         CREATE UNIQUE INDEX postings_term_batch ON postings (term, batch);
         UPDATE meta SET value = 'rag-zh-local/3' WHERE key = 'format';
+    """,
+    # 3 -> 4: document-frequency changes are logged per write (see ``df_log``).
+    "rag-zh-local/3": """
+        CREATE TABLE IF NOT EXISTS df_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, deltas BLOB NOT NULL
+        );
+        UPDATE meta SET value = 'rag-zh-local/4' WHERE key = 'format';
     """,
 }
 DB_FILE = "store.sqlite"
@@ -124,6 +133,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS postings_term_batch ON postings (term, batch);
 CREATE TABLE IF NOT EXISTS deletions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL, terms TEXT NOT NULL
 );
+-- A write's changes to the df of terms already in ``terms``, one row of (term id, change)
+-- pairs, folded into ``terms`` by compaction: updating each term's row in place dirtied a
+-- page per term (at 1M chunks, half the pages an added document's commit wrote).
+CREATE TABLE IF NOT EXISTS df_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, deltas BLOB NOT NULL);
 """
 _COUNTERS = ("version", "documents", "paragraphs", "chunks", "length", "batch", "next_term")
 _CHUNK_COLUMNS = (
@@ -152,6 +165,32 @@ def _meta_int(db: sqlite3.Connection, key: str) -> int:
     return int(row[0]) if row else 0
 
 
+@dataclass(frozen=True)
+class _DfLog:
+    """The df changes logged and not yet folded into ``terms``, as of one index version.
+
+    Replaced, never changed in place: a search reads the version and the changes together.
+    """
+
+    version: int = -1
+    changes: Mapping[int, int] = field(default_factory=dict)  # term id -> change of its df
+    seq: int = 0  # the last ``df_log`` row summed in
+    folded: int = 0  # rows up to this one are in ``terms`` (``meta.df_folded``)
+
+    def plus(self, rows: Sequence[tuple[int, bytes]], version: int) -> _DfLog:
+        if not rows:
+            return replace(self, version=version)
+        changes = dict(self.changes)
+        for _, blob in rows:
+            for term, change in np.frombuffer(blob, dtype=np.int64).reshape(-1, 2).tolist():
+                changes[term] = changes.get(term, 0) + change
+        return _DfLog(version, changes, int(rows[-1][0]), self.folded)
+
+
+def _encode_changes(changes: Mapping[int, int]) -> bytes:
+    return np.array(sorted(changes.items()), dtype=np.int64).tobytes()
+
+
 def _batches(items: Sequence[Any], size: int = _IN_BATCH) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -171,6 +210,7 @@ class LocalStore:
         self._counters: dict[str, int] = {}
         self._dead: frozenset[int] = frozenset()  # deleted, still in posting lists
         self._dead_array: tuple[frozenset[int], np.ndarray] = (self._dead, np.empty(0, np.int64))
+        self._df = _DfLog()
         self._vectors: VectorIndex | None = None
         self._lists = ListCache(LIST_CACHE_BYTES)
         # articles read lately, valid for one version of the index (any write bumps it)
@@ -234,13 +274,14 @@ class LocalStore:
             return  # reported by _stored_params
         if row is None or row[0] not in _UPGRADES:
             return
-        with _file_lock(self.index_dir):
-            row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-            if row[0] in _UPGRADES:  # not done meanwhile by another process
-                with _transaction(db):
-                    for statement in _UPGRADES[row[0]].split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+        with _file_lock(self.index_dir), _transaction(db):
+            while True:  # one step per format, each read again under the lock
+                (format_,) = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+                if format_ not in _UPGRADES:
+                    break
+                for statement in _UPGRADES[format_].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
 
     def _stored_params(self) -> IndexParams:
         try:
@@ -316,10 +357,16 @@ class LocalStore:
                 keys = np.array([k for _, k in deletions], dtype=np.int64)
                 vectors.remove(keys, int(deletions[-1][0]))
             dead = [k for (k,) in db.execute("SELECT key FROM deletions")]
+            folded = int(meta.get("df_folded", 0))
+            df = self._df if self._df.folded == folded else _DfLog(seq=folded, folded=folded)
+            logged = db.execute(
+                "SELECT seq, deltas FROM df_log WHERE seq > ? ORDER BY seq", (df.seq,)
+            ).fetchall()
         self._vectors = vectors
         self._dead = frozenset(dead)
         self._counters = {k: int(meta[k]) for k in _COUNTERS}
         self._version = self._counters["version"]
+        self._df = df.plus(logged, self._version)
         if added > SAVE_AFTER_CATCH_UP:
             vectors.save(self.index_dir)
 
@@ -378,13 +425,12 @@ class LocalStore:
         if not n or not tokens or k <= 0:
             return []
         avglen, bm25 = length / n, self.params.bm25
-        db = self._db()
         weights = Counter(tokens)
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         long: list[LongList] = []
-        with _transaction(db, "BEGIN"):
+        with self._reading() as (db, changes):
             generation = _meta_int(db, "compactions")  # long lists change only by compaction
-            terms = self._terms(db, list(weights))
+            terms = self._terms(db, list(weights), changes)
             by_id = {term_id: (term, df) for term, (term_id, df) in terms.items()}
             # a list read at another average length (a write since) is read again
             cached = {
@@ -438,23 +484,39 @@ class LocalStore:
         return self._dead_array[1]
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
-        self.refresh()
-        n = self._counters.get("chunks", 0)
         wanted = list(dict.fromkeys(tokens))
-        terms = self._terms(self._db(), wanted)
+        with self._reading() as (db, changes):
+            terms = self._terms(db, wanted, changes)
+        n = self._counters.get("chunks", 0)
         table = {t: idf(df, max(n, 1)) for t, (_, df) in terms.items() if df > 0}
         table[UNSEEN] = unseen_idf(n)
         return table
 
-    def _terms(self, db: sqlite3.Connection, terms: Sequence[str]) -> dict[str, tuple[int, int]]:
+    def _terms(
+        self, db: sqlite3.Connection, terms: Sequence[str], changes: Mapping[int, int] | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """Each known term's id and df (its stored df plus ``changes`` logged since)."""
+        changes = changes or {}
         out: dict[str, tuple[int, int]] = {}
         for part in _batches(terms):
             marks = ",".join("?" * len(part))
             for term, term_id, df in db.execute(
                 f"SELECT term, id, df FROM terms WHERE term IN ({marks})", list(part)
             ):
-                out[term] = (term_id, df)
+                out[term] = (term_id, df + changes.get(term_id, 0))
         return out
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, Mapping[int, int]]]:
+        """A read transaction and the logged df changes, both of the same index version."""
+        db = self._db()
+        while True:
+            self.refresh()
+            df = self._df
+            with _transaction(db, "BEGIN"):
+                if _meta_int(db, "version") == df.version:
+                    yield db, df.changes
+                    return
 
     def _chunks_by_key(self, keys: Sequence[int]) -> dict[int, Chunk]:
         out: dict[int, Chunk] = {}
@@ -589,14 +651,20 @@ class LocalStore:
             with self._state_lock:
                 with _transaction(db, "BEGIN IMMEDIATE"):
                     counters = self._read_counters(db)
-                    removed = self._delete(db, sorted(drop), counters)
-                    added = self._insert(db, add, counters)
+                    changes: Counter[int] = Counter()  # df of terms already known
+                    removed = self._delete(db, sorted(drop), counters, changes)
+                    added = self._insert(db, add, counters, changes)
                     counters["version"] += 1
                     counters["batch"] += 1
                     db.executemany(
                         "UPDATE meta SET value = ? WHERE key = ?",
                         [(str(v), k) for k, v in counters.items()],
                     )
+                    logged: list[tuple[int, bytes]] = []
+                    if nonzero := {t: c for t, c in changes.items() if c}:
+                        blob = _encode_changes(nonzero)
+                        cur = db.execute("INSERT INTO df_log (deltas) VALUES (?)", (blob,))
+                        logged.append((int(cur.lastrowid or 0), blob))
                 # Committed: mirror it in memory before any reader can see the new version.
                 vectors = self._vectors
                 assert vectors is not None
@@ -608,6 +676,7 @@ class LocalStore:
                     self._dead = self._dead | {k for k, _ in removed}
                 self._counters = counters
                 self._version = counters["version"]
+                self._df = self._df.plus(logged, self._version)
         return self.stats()
 
     def _read_counters(self, db: sqlite3.Connection) -> dict[str, int]:
@@ -616,7 +685,11 @@ class LocalStore:
         return {k: int(v) for k, v in rows}
 
     def _delete(
-        self, db: sqlite3.Connection, doc_ids: Sequence[str], counters: dict[str, int]
+        self,
+        db: sqlite3.Connection,
+        doc_ids: Sequence[str],
+        counters: dict[str, int],
+        changes: Counter[int],
     ) -> list[tuple[int, int]]:
         """Remove documents; returns (chunk key, deletion seq) of every chunk removed."""
         removed: list[tuple[int, int]] = []
@@ -651,13 +724,16 @@ class LocalStore:
             db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             counters["documents"] -= 1
             counters["paragraphs"] -= int(row[0])
-        db.executemany(
-            "UPDATE terms SET df = df - ? WHERE term = ?", [(c, t) for t, c in df.items()]
-        )
+        for term, (term_id, _) in self._terms(db, list(df)).items():
+            changes[term_id] -= df[term]
         return removed
 
     def _insert(
-        self, db: sqlite3.Connection, docs: Sequence[IndexedDocument], counters: dict[str, int]
+        self,
+        db: sqlite3.Connection,
+        docs: Sequence[IndexedDocument],
+        counters: dict[str, int],
+        changes: Counter[int],
     ) -> list[tuple[np.ndarray, IndexedDocument]]:
         """Append documents; returns the chunk keys given to each one's vectors."""
         out: list[tuple[np.ndarray, IndexedDocument]] = []
@@ -739,7 +815,7 @@ class LocalStore:
             chunk_rows,
         )
         db.executemany("INSERT INTO chunk_data (key, tokens, vector) VALUES (?, ?, ?)", data_rows)
-        self._append_postings(db, all_keys, all_tokens, counters)
+        self._append_postings(db, all_keys, all_tokens, counters, changes)
         return out
 
     @staticmethod
@@ -752,6 +828,7 @@ class LocalStore:
         keys: Sequence[int],
         tokens: Sequence[Sequence[str]],
         counters: dict[str, int],
+        changes: Counter[int],
     ) -> None:
         if not keys:
             return
@@ -767,7 +844,8 @@ class LocalStore:
             "INSERT INTO terms (term, id, df) VALUES (?, ?, ?)",
             [(t, ids[t], df[t]) for t in fresh],
         )
-        db.executemany("UPDATE terms SET df = df + ? WHERE term = ?", [(df[t], t) for t in known])
+        for term, (term_id, _) in known.items():
+            changes[term_id] += df[term]
         batch = counters["batch"] + 1
         db.executemany(
             "INSERT INTO postings (term, batch, ids, tfs) VALUES (?, ?, ?, ?)",
@@ -820,6 +898,13 @@ class LocalStore:
                                 "INSERT INTO postings (term, batch, ids, tfs) VALUES (?, 0, ?, ?)",
                                 (term, *merged.encode()),
                             )
+                    logged = db.execute("SELECT seq, deltas FROM df_log ORDER BY seq").fetchall()
+                    folded = int(logged[-1][0]) if logged else _meta_int(db, "df_folded")
+                    db.executemany(
+                        "UPDATE terms SET df = df + ? WHERE id = ?",
+                        [(c, t) for t, c in _DfLog().plus(logged, 0).changes.items()],
+                    )
+                    db.execute("DELETE FROM df_log")
                     db.execute("DELETE FROM terms WHERE df <= 0")
                     last = max((s for s, _, _ in dead_rows), default=0)
                     purged = _meta_int(db, "purged")
@@ -834,6 +919,7 @@ class LocalStore:
                             ("purged", str(max(last, purged))),
                             ("merged_batch", str(counters["batch"])),
                             ("compactions", str(compactions + 1)),
+                            ("df_folded", str(folded)),
                         ],
                     )
                     vectors = self._vectors
@@ -845,6 +931,7 @@ class LocalStore:
                 self._dead = frozenset()
                 self._counters = counters
                 self._version = counters["version"]
+                self._df = _DfLog(self._version, {}, folded, folded)
                 vectors.save(self.index_dir)
 
     @staticmethod
