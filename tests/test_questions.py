@@ -186,6 +186,13 @@ def test_the_implied_unit_is_the_one_named_next_to_the_question_word() -> None:
     assert analyse("这项补贴的发放比例提高后，每户能拿多少补贴？").unit == "元"
 
 
+def test_a_counter_glued_to_an_unknown_word_is_still_the_asked_unit() -> None:
+    # invented: jieba reads "名泳者" as one word it does not know; "多少支持" is a word
+    info = analyse("冬泳节当天有多少名泳者下水？")
+    assert info.unit == "名" and "泳者" in info.terms and "名泳者" not in info.terms
+    assert analyse("园区对每家企业最多给予多少支持？").unit is None
+
+
 def test_a_span_made_of_the_questions_words_is_what_it_asks_about() -> None:
     from rag.answer.reader.answer_spans import Span
     from rag.answer.reader.span_ranking import _asked_about

@@ -103,8 +103,9 @@ def analyse(question: str) -> QuestionInfo:
         if pattern.search(text):
             qtype = name
             break
-    unit = _unit(text, english) if qtype == "number" else None
-    terms = tuple(dict.fromkeys(tokenize(QUESTION_WORDS.sub(" ", text))))
+    cut = text if english else _counter_apart(text)
+    unit = _unit(cut, english) if qtype == "number" else None
+    terms = tuple(dict.fromkeys(tokenize(QUESTION_WORDS.sub(" ", cut))))
     granularity: Literal["year", "day", "any"] = "any"
     if qtype == "date":
         granularity = "day" if DAY.search(text) else "year" if YEAR.search(text) else "any"
@@ -114,7 +115,7 @@ def analyse(question: str) -> QuestionInfo:
         unit=unit,
         terms=terms,
         english=english,
-        focus=() if english else _focus(text, set(terms)),
+        focus=() if english else _focus(cut, set(terms)),
         numbers=tuple(
             dict.fromkeys(m.group(0) for m in _NUMBER.finditer(text) if not _is_date(text, m))
         ),
@@ -127,6 +128,22 @@ def analyse(question: str) -> QuestionInfo:
         listing=bool(LIST.search(text)),
         method=not reason and bool(HOW.search(text)),
     )
+
+
+def _counter_apart(text: str) -> str:
+    """``text`` with a space after the counter of "多少名跑者" where jieba glues the counter to
+    the noun in a word it does not know ("名跑者"), so the counter is read as the asked unit
+    and the noun as a word of the question; a dictionary word ("多少支持") stays whole."""
+    cuts = [
+        m.end(1)
+        for m in _ZH_UNIT.finditer(text)
+        if (word := next((w for w, s, _ in token_spans(text) if s == m.start(1)), m.group(1)))
+        and len(word) > len(m.group(1))
+        and not in_dictionary(word)
+    ]
+    for at in reversed(cuts):
+        text = f"{text[:at]} {text[at:]}"
+    return text
 
 
 def _is_date(text: str, m: re.Match[str]) -> bool:
