@@ -24,7 +24,7 @@ from api.routes import documents, openai, page, query, service
 from rag import __version__
 from rag.config import Settings, get_settings
 from rag.engine import RagEngine
-from rag.text.crosslingual import glossary
+from rag.text.crosslingual import glossary, sense_table
 
 DESCRIPTION = """
 Offline Chinese semantic search and question answering with exact paragraph citations.
@@ -101,4 +101,5 @@ def open_engine(settings: Settings, engine: RagEngine | None = None) -> RagEngin
     if warm_queries is not None:
         warm_queries()
     glossary()
+    sense_table()  # its reverse, for the reader's English questions
     return engine

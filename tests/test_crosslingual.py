@@ -15,7 +15,7 @@ from rag.config import Settings
 from rag.engine import RagEngine
 from rag.index.embeddings import HashEmbedder
 from rag.search.translation import PER_WORD, chinese_terms
-from rag.text.crosslingual import english_words, read_glossary, translate
+from rag.text.crosslingual import english_words, forms, read_glossary, senses, translate
 
 HARBOUR = (
     "滨江港区台风期间暂停装卸作业。\n\n"
@@ -170,3 +170,27 @@ def test_cross_lingual_similarity_reads_the_question_with_its_chinese_words(
     reader.candidates(info, hits, store)
     assert asked == [cross_query(info)]
     assert asked[0].startswith(question) and "冷链" in asked[0]
+
+
+def test_chinese_words_read_back_into_english_senses() -> None:
+    assert "household" in senses("户") and "resident" in senses("居民")
+    assert "the" not in senses("户")  # stopwords are no sense
+    assert senses("不是一个词语") == ()
+    assert "household" in forms("households") and "live" in forms("lived")
+
+
+def test_the_dictionary_senses_of_a_sentence_match_an_english_questions_words(
+    harbour_engine: RagEngine,
+) -> None:
+    """The sentence whose words mean what the English question says scores higher, even
+    where retrieval's translations of those words are not the words the sentence uses."""
+    answerer, store = harbour_engine.answerer, harbour_engine.store
+    assert isinstance(answerer, ExtractiveAnswerer)
+    question = "Which company runs the new refrigerated warehouses?"
+    hits = harbour_engine.search(question, k=3, mode="dense").hits  # every paragraph
+    info = answerer.question_info(question, store, hits)
+    gloss = {c.sentence: c.values["gloss"] for c in answerer.candidates(info, hits, store)}
+    best = gloss.pop("港区新建了两座冷链仓库，由海川物流公司运营。")
+    assert gloss and best > max(gloss.values())
+    chinese = answerer.question_info("哪家公司运营冷链仓库？", store, hits)
+    assert all(c.values["gloss"] == 0.0 for c in answerer.candidates(chinese, hits, store))

@@ -27,9 +27,10 @@ from rag.index.store import Store
 from rag.ingest.documents import Article, Paragraph
 from rag.search.retrieval import Hit
 from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, STOPS, char_class, has_han
+from rag.text.crosslingual import english_words, forms, senses, stopwords_en
 from rag.text.normalize import fold, normalize
 from rag.text.sentences import split_sentences
-from rag.text.tokens import word_bounds
+from rag.text.tokens import tokenize, word_bounds
 
 SENTENCE_FEATURES: tuple[str, ...] = (
     "lex_sentence",  # IDF share of the question's words in the sentence
@@ -51,6 +52,9 @@ SENTENCE_FEATURES: tuple[str, ...] = (
     "dense_gap",  # dense minus the best candidate's
     "cross",  # cosine of the sentence itself to the question (questions in another language)
     "cross_gap",
+    "gloss",  # share of an English question's words among the dictionary senses of the
+    # sentence's words (CC-CEDICT read Chinese → English: 户 → "household")
+    "gloss_gap",
     "latin",  # share of the question's Latin words and digits found in the sentence
     "inv_rank",  # 1 / retrieval rank of the paragraph
     "in_chunk",  # the sentence is in the retrieved chunk
@@ -130,6 +134,7 @@ def candidates(
     """Every sentence of the top ``max_sources`` hits' paragraphs, with lexical features."""
     idf = store.idf(info.terms)
     weights = {t: idf.get(t, idf[UNSEEN]) for t in info.terms}
+    english = _english_words(info.text) if info.english else ()
     out: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
     for rank, hit in enumerate(hits[:max_sources], start=1):
@@ -138,13 +143,26 @@ def candidates(
         if article is None or key in seen:
             continue
         seen.add(key)
-        out.extend(_paragraph(info, hit, rank, article, weights))
+        out.extend(_paragraph(info, hit, rank, article, weights, english))
     return out
+
+
+def _english_words(text: str) -> tuple[frozenset[str], ...]:
+    """The content words of an English question, each as its possible stems."""
+    stop = stopwords_en()
+    words = dict.fromkeys(w for w in english_words(text) if w.isalpha() and w not in stop)
+    return tuple(forms(w) for w in words)
+
+
+@lru_cache(maxsize=4096)
+def _senses_of(sentence: str) -> frozenset[str]:
+    """The English senses of a (normalised) sentence's words, for English questions."""
+    return frozenset(w for t in tokenize(sentence) for w in senses(t))
 
 
 def relative(cands: Sequence[Candidate]) -> None:
     """Set the features that compare a candidate with the best of its question's."""
-    for name in ("lex_sentence", "lex_rest", "lex_article", "bigram", "dense", "cross"):
+    for name in ("lex_sentence", "lex_rest", "lex_article", "bigram", "dense", "cross", "gloss"):
         best = max((c.values.get(name, 0.0) for c in cands), default=0.0)
         gap = "lex_gap" if name == "lex_sentence" else f"{name}_gap"
         for c in cands:
@@ -157,6 +175,7 @@ def _paragraph(
     rank: int,
     article: Article,
     weights: dict[str, float],
+    english: Sequence[frozenset[str]] = (),
 ) -> list[Candidate]:
     paragraph = article.paragraph(hit.chunk.paragraph)
     title = _with_synonyms(normalize(article.title).lower(), info.synonyms)
@@ -207,6 +226,7 @@ def _paragraph(
         slot = find_slot(info.frame, facts.folded, facts.bounds) if info.frame else None
         span, fits = best_span(info, sentence, norm, weights, title, slot)
         n_enum, cause, method = facts.enumeration_commas, facts.cause, facts.method
+        glossed = _senses_of(norm) if english else frozenset()
         typed = float(info.wants_span)
         values = {
             "lex_sentence": lex_sentence,
@@ -244,6 +264,7 @@ def _paragraph(
             "anaphor": float(info.qtype in ("org", "place", "person") and facts.anaphor),
             "length": math.log(max(e - s, 1)),
             "english": float(info.english),
+            "gloss": sum(bool(f & glossed) for f in english) / len(english) if english else 0.0,
             "typed": typed,
             "typed_no_span": typed * (span is None),
         }
