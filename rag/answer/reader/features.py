@@ -226,7 +226,7 @@ def _paragraph(
         slot = find_slot(info.frame, facts.folded, facts.bounds) if info.frame else None
         span, fits = best_span(info, sentence, norm, weights, title, slot)
         n_enum, cause, method = facts.enumeration_commas, facts.cause, facts.method
-        glossed = _senses_of(norm) if english else frozenset()
+        glossed = _senses_of(said) if english else frozenset()
         typed = float(info.wants_span)
         values = {
             "lex_sentence": lex_sentence,
@@ -243,7 +243,7 @@ def _paragraph(
             "title": in_title,
             "lex_article": in_article,
             "focus_article": focus_article,
-            "latin": coverage(latin, norm) if latin else 0.0,
+            "latin": coverage(latin, said) if latin else 0.0,
             "inv_rank": 1.0 / rank,
             "in_chunk": float(hit.chunk.offset <= s < hit.chunk.offset + len(hit.chunk.text)),
             "span": float(span is not None),
