@@ -420,15 +420,16 @@ class LocalStore:
         return [ScoredChunk(chunks[key], s, key) for key, s in found if key in chunks]
 
     def lexical_search(self, tokens: Sequence[str], k: int) -> list[ScoredChunk]:
-        self.refresh()
-        n, length = self._counters.get("chunks", 0), self._counters.get("length", 0)
-        if not n or not tokens or k <= 0:
+        if not tokens or k <= 0:
             return []
-        avglen, bm25 = length / n, self.params.bm25
         weights = Counter(tokens)
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         long: list[LongList] = []
         with self._reading() as (db, changes):
+            n, length = self._counters.get("chunks", 0), self._counters.get("length", 0)
+            if not n:
+                return []
+            avglen, bm25 = length / n, self.params.bm25
             generation = _meta_int(db, "compactions")  # long lists change only by compaction
             terms = self._terms(db, list(weights), changes)
             by_id = {term_id: (term, df) for term, (term_id, df) in terms.items()}
@@ -487,7 +488,7 @@ class LocalStore:
         wanted = list(dict.fromkeys(tokens))
         with self._reading() as (db, changes):
             terms = self._terms(db, wanted, changes)
-        n = self._counters.get("chunks", 0)
+            n = self._counters.get("chunks", 0)
         table = {t: idf(df, max(n, 1)) for t, (_, df) in terms.items() if df > 0}
         table[UNSEEN] = unseen_idf(n)
         return table

@@ -27,7 +27,7 @@ from rag.index.store import Store
 from rag.ingest.documents import Article, Paragraph
 from rag.search.retrieval import Hit
 from rag.text.chars import CLAUSE_END, ENUMERATION_COMMA, HAN, STOPS, char_class, has_han
-from rag.text.crosslingual import english_words, forms, senses, stopwords_en
+from rag.text.crosslingual import english_words, forms, sense_table, stopwords_en
 from rag.text.normalize import fold, normalize
 from rag.text.sentences import split_sentences
 from rag.text.tokens import tokenize, word_bounds
@@ -157,7 +157,8 @@ def _english_words(text: str) -> tuple[frozenset[str], ...]:
 @lru_cache(maxsize=4096)
 def _senses_of(sentence: str) -> frozenset[str]:
     """The English senses of a (normalised) sentence's words, for English questions."""
-    return frozenset(w for t in tokenize(sentence) for w in senses(t))
+    table = sense_table()
+    return frozenset(w for t in tokenize(sentence) for w in table.get(t, ()))
 
 
 def relative(cands: Sequence[Candidate]) -> None:
