@@ -182,11 +182,11 @@ def test_a_write_that_fails_midway_leaves_the_index_as_it_was(
 def test_an_unexpected_error_is_a_json_500_and_the_server_keeps_serving(
     hash_engine: RagEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def bug(*args: Any, **kwargs: Any) -> Any:
+    async def bug(*args: Any, **kwargs: Any) -> Any:
         raise ZeroDivisionError("a bug")
 
     with TestClient(create_app(engine=hash_engine), raise_server_exceptions=False) as client:
-        monkeypatch.setattr(hash_engine, "ask", bug)  # after the warm-up in the lifespan
+        monkeypatch.setattr(hash_engine, "ask_async", bug)  # after the warm-up in the lifespan
         assert_error(client.post("/ask", json={"question": "光谷"}), 500, "internal_error")
         assert client.post("/search", json={"query": "光谷"}).status_code == 200
     assert "ZeroDivisionError" in caplog.text

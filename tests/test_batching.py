@@ -237,3 +237,26 @@ def test_engine_search_async_finds_what_search_finds(tmp_path) -> None:  # type:
         ]
     plain = RagEngine(Settings(index_dir=tmp_path / "index", embedder="hash"))
     assert asyncio.run(plain.search_async("兰州高新区", 2)).hits  # no batcher: a thread embeds
+
+
+def test_engine_ask_async_answers_as_ask_does(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from rag.engine import RagEngine
+    from tests.conftest import SEEDS
+
+    engine = RagEngine(
+        Settings(index_dir=tmp_path / "index", corpus=[SEEDS], embedder="hash"),
+        embedder=BatchingEmbedder(HashEmbedder(), wait_ms=0),
+    )
+    engine.build([SEEDS])
+    # a Chinese question is read on the loop, an English one on a thread
+    for question in (
+        "光谷瞪羚企业累计达到多少家？",
+        "How many gazelle enterprises?",
+        "今天天气如何？",
+    ):
+        awaited = asyncio.run(engine.ask_async(question, 3))
+        plain = engine.ask(question, 3)
+        assert (awaited.answered, awaited.answer) == (plain.answered, plain.answer)
+        assert [c.doc_id for c in awaited.citations] == [c.doc_id for c in plain.citations]

@@ -63,18 +63,19 @@ SSE_EVENT = {
 }
 
 
-# ``/search`` runs on the event loop and awaits its query's embedding, which the batcher's
-# workers compute: handed to the threadpool, a search cost the server 2-3 ms more CPU under
-# load than the search itself. ``/ask`` stays a plain ``def`` route in the threadpool: its
-# reader (and an LLM, if one is set) would hold the loop too long.
+# ``/search`` and ``/ask`` run on the event loop and await their question's embedding, which
+# the batcher's workers compute: handed to the threadpool, a search cost the server 2-3 ms
+# more CPU under load than the search itself. ``/ask`` hands its reader to a thread only
+# where it would hold the loop long (an English question's sentence embeddings, an LLM).
 @router.post("/search", response_model=SearchResponse, summary="Find the closest paragraphs")
 async def search(body: SearchRequest, engine: EngineDep) -> JSONResponse:
     return JSONResponse((await engine.search_async(body.query, body.top_k)).to_json())
 
 
 @router.post("/ask", response_model=AnswerResponse, summary="Answer a question with cited sources")
-def ask(body: AskRequest, engine: EngineDep) -> JSONResponse:
-    return JSONResponse(engine.ask(body.question, body.top_k, mode=body.mode).to_json())
+async def ask(body: AskRequest, engine: EngineDep) -> JSONResponse:
+    answer = await engine.ask_async(body.question, body.top_k, mode=body.mode)
+    return JSONResponse(answer.to_json())
 
 
 @router.post(
