@@ -263,11 +263,15 @@ class RagEngine:
         started = time.perf_counter()
         query = self.check_text(query, "query")
         store = self.store
-        vector = None
-        if mode != "bm25" and k > 0:
-            vector = await self.retriever.embed_query_async(normalize(query))
+        vector = await self._vector_async(query, k, mode)
         hits = self.retriever.search(store, query, k, mode, vector=vector)
         return SearchResult(query, hits, (time.perf_counter() - started) * 1000)
+
+    async def _vector_async(self, text: str, k: int, mode: Mode) -> np.ndarray | None:
+        """The query vector a search in ``mode`` needs, awaited; None when it needs none."""
+        if mode == "bm25" or k <= 0:
+            return None
+        return await self.retriever.embed_query_async(normalize(text))
 
     def answerer_for(self, mode: AnswerMode | None = None) -> Answerer:
         """The extractive answerer, or the LLM one when configured (``mode=None``: default)."""
@@ -293,11 +297,20 @@ class RagEngine:
         """Answer ``question`` from the top ``k`` paragraphs; ``mode`` picks the answerer."""
         started = time.perf_counter()
         question = self.check_text(question)
-        answerer = self.answerer_for(mode)
-        store = self.store
-        hits = self.retriever.search(store, question, k, retrieval)
-        answer = answerer.answer(question, hits, store)
+        answer = self._answer(question, k, retrieval, self.answerer_for(mode), None)
         return _with_time(answer, started)
+
+    def _answer(
+        self,
+        question: str,
+        k: int,
+        retrieval: Mode,
+        answerer: Answerer,
+        vector: np.ndarray | None,
+    ) -> Answer:
+        store = self.store
+        hits = self.retriever.search(store, question, k, retrieval, vector=vector)
+        return answerer.answer(question, hits, store)
 
     async def ask_async(
         self,
@@ -315,18 +328,11 @@ class RagEngine:
         started = time.perf_counter()
         question = self.check_text(question)
         answerer = self.answerer_for(mode)
-        store = self.store
-        vector = None
-        if retrieval != "bm25" and k > 0:
-            vector = await self.retriever.embed_query_async(normalize(question))
-
-        def answer() -> Answer:
-            hits = self.retriever.search(store, question, k, retrieval, vector=vector)
-            return answerer.answer(question, hits, store)
-
+        vector = await self._vector_async(question, k, retrieval)
+        args = (question, k, retrieval, answerer, vector)
         if answerer is self.answerer and has_han(question):
-            return _with_time(answer(), started)
-        return _with_time(await asyncio.to_thread(answer), started)
+            return _with_time(self._answer(*args), started)
+        return _with_time(await asyncio.to_thread(self._answer, *args), started)
 
     def ask_stream(
         self, question: str, k: int = 5, mode: AnswerMode | None = None
