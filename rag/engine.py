@@ -103,6 +103,7 @@ class RagEngine:
         self._load_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._compacting = threading.Lock()
+        self._compaction: threading.Thread | None = None  # the last one started
         self._cache: EmbeddingCache | None = None
         self._llm: Answerer | None = None
 
@@ -134,7 +135,12 @@ class RagEngine:
         return self.store
 
     def close(self) -> None:
-        """Close this thread's connections to the index and the embedding cache."""
+        """Close this thread's connections to the index and the embedding cache, once a
+        compaction this engine started has finished: a command that ends right after its
+        write (``rag add``) would otherwise kill it, and uncompacted batches pile up."""
+        compaction = self._compaction
+        if compaction is not None:
+            compaction.join()
         with self._load_lock:
             if self._store is not None:
                 self._store.close()
@@ -517,7 +523,8 @@ class RagEngine:
                 finally:
                     self._compacting.release()
 
-            threading.Thread(target=run, name="rag-compact", daemon=True).start()
+            self._compaction = threading.Thread(target=run, name="rag-compact", daemon=True)
+            self._compaction.start()
 
 
 def _load(

@@ -187,6 +187,32 @@ def test_bm25_statistics_are_kept_incrementally(hash_engine: RagEngine, tmp_path
     assert hash_engine.store.idf(["高新区", "企业"]) == pytest.approx(idf_before)
 
 
+def test_a_compaction_started_by_writes_finishes_before_the_engine_closes(
+    hash_engine: RagEngine,
+) -> None:
+    """A process that writes and exits (``rag add``, whose engine is closed on the way out)
+    still leaves the index compacted once enough write batches have piled up: closing the
+    engine waits for the compaction its last write started, which exiting would kill."""
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from rag.config import Settings
+        from rag.engine import RagEngine
+        from rag.index.embeddings import HashEmbedder
+        settings = Settings(index_dir=Path({str(hash_engine.index_dir)!r}), embedder="hash")
+        engine = RagEngine(settings, embedder=HashEmbedder())
+        for i in range(65):  # the 65th write batch since the last merge starts a compaction
+            engine.add_document(f"短讯{{i}}", f"第{{i}}条短讯：园区新增企业{{i}}家。", doc_id=f"n{{i}}")
+        engine.close()
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)
+    with sqlite3.connect(hash_engine.index_dir / DB_FILE) as db:
+        merged = db.execute("SELECT value FROM meta WHERE key = 'merged_batch'").fetchone()
+        (logged,) = db.execute("SELECT count(*) FROM df_log").fetchone()
+    assert merged is not None and int(merged[0]) >= 65 and logged == 0
+
+
 def test_document_frequencies_stay_exact_across_stores_and_compaction(
     hash_engine: RagEngine,
 ) -> None:
